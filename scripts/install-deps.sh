@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages brmrs's build, tests, benchmarks and examples need, and nothing
+# else: nothing is ever fetched at configure or build time. As root it runs apt-get; otherwise
+# it prints the exact apt-get line to run and exits 1 when something is missing.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config
+  libeigen3-dev xtensor-dev libxtl-dev libxsimd-dev
+  catch2 libbenchmark-dev
+  python3 python3-dev python3-numpy python3-torch libtorch-dev
+  gnuplot-nox
+)
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages; run as root:" >&2
+  echo "  apt-get update && $line" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then builds and runs the whole suite
+# twice under ctest: Release (with the CUDA compile checks, the Python cross-checks and a smoke
+# run of every benchmark), and Debug with -fsanitize=address,undefined halting on the first
+# error. Exits non-zero on any failure. BRMRS_BUILD_ROOT picks the build folder (default build/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+root=${BRMRS_BUILD_ROOT:-build}
+jobs=$(nproc)
+start=$(date +%s)
+
+echo "== Release build"
+cmake -S . -B "$root/release" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$root/release" -j "$jobs"
+(cd "$root/release" && ctest --output-on-failure -j "$jobs")
+
+echo "== Debug build with -fsanitize=address,undefined"
+cmake -S . -B "$root/sanitize" -DCMAKE_BUILD_TYPE=Debug -DBRMRS_SANITIZE=address,undefined \
+  -DBRMRS_WITH_CUDA=OFF -DBRMRS_BUILD_BENCHMARKS=OFF -DBRMRS_BUILD_EXAMPLES=OFF
+cmake --build "$root/sanitize" -j "$jobs"
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+(cd "$root/sanitize" && ctest --output-on-failure -j "$jobs" -LE "python|packaging")
+
+echo "== all tests passed in $(( $(date +%s) - start )) s"
