@@ -4,7 +4,7 @@
 # it prints the exact apt-get line to run and exits 1 when something is missing.
 set -euo pipefail
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake ninja-build pkg-config
   libeigen3-dev xtensor-dev libxtl-dev libxsimd-dev
   catch2 libbenchmark-dev
   python3 python3-dev python3-numpy python3-torch libtorch-dev
