@@ -5,6 +5,10 @@
 #include <cmath>
 #include <cstdio>
 
+// The build decides whether the SIMD backend is on: found (AUTO) or forced off.
+static_assert(BRMRS_HAS_XSIMD == BRMRS_CONSUMER_EXPECT_XSIMD,
+              "BRMRS_WITH_XSIMD did not reach the headers as the consumer expected");
+
 int main() {
   // softplus(0) = log 2.
   const double sp = brmrs::detail::softplus(0.0);
