@@ -89,7 +89,8 @@ template <class T, class Id>
 struct objective_outputs {
   matrix_view<Id> hard_negatives;  // B x M: j^m of each example, or empty
   vector_view<Id> negatives;       // B: the i- each example used, or empty
-  vector_view<T> example_loss;     // B: unreduced λ-weighted loss of each example, or empty
+  vector_view<T> example_loss;     // B: ℓ_b = λ_bpr·bpr_b + λ_h·chns_b + λ_s·syn_b + λ_reg·l2_b, or empty
+                                   //    (reduce_b ℓ_b is the returned loss)
   gradient_rows<T> rows;           // or all empty
   table_gradients<T> tables;       // or all empty
 };

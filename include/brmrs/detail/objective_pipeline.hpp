@@ -1,0 +1,679 @@
+// brmrs/detail/objective_pipeline.hpp — the CPU pipeline of compute_objective, generic over a
+// kernel policy, and the extension point through which a CPU backend plugs in.
+//
+// ─── The kernel-policy contract ─────────────────────────────────────────────────────────────────
+// A kernel policy is a class with static member function templates (T = float or double,
+// Id = std::int32_t or std::int64_t). None of them may throw, allocate or read outside the
+// pointers' documented extents:
+//
+//   template <class T, class Id>
+//   static void select_hard(int M, const T* const* user_rows, const T* const* item_base,
+//                           const std::size_t* item_stride, const std::size_t* dims,
+//                           const Id* pool, std::size_t K, T* scores, std::size_t* best);
+//       Fused gather-score-argmax over one example's pool, every modality in one pass:
+//       scores[m*K + k] = <user_rows[m], item_base[m] + pool[k]*item_stride[m]> over dims[m]
+//       elements, for m < M, k < K; best[m] = the FIRST k maximising scores[m*K + k] (ties go to
+//       the smallest k; a NaN score never wins; best[m] = K when every score of m is NaN).
+//       The scores must be the ones `dot` returns for the same rows (the pipeline reads
+//       s_a(u, j^c) back from `scores`).
+//   template <class T> static T    dot(const T* a, const T* b, std::size_t d);       // <a, b>
+//   template <class T> static void axpy(T alpha, const T* x, T* y, std::size_t d);   // y += αx
+//   template <class T> static void scale(T alpha, const T* x, T* y, std::size_t d);  // y  = αx
+//   template <class T> static void prefetch_row(const T* row, std::size_t d);        // hint, may no-op
+//
+// backend/scalar/kernels.hpp is the reference policy. A policy may reorder the additions inside
+// dot (SIMD lanes), so backends agree within float tolerance, not bitwise; each backend is
+// bitwise deterministic on its own for any thread count.
+//
+// ─── How a CPU backend plugs in ─────────────────────────────────────────────────────────────────
+// compute_objective(..., Backend) runs run_objective<typename backend_policy<Backend>::type>.
+// A backend therefore needs, in its own header (e.g. backend/simd/objective.hpp):
+//   1. its policy class, e.g. brmrs::backend::simd::kernels<Arch>;
+//   2. a specialisation of the trait below, e.g.
+//        BRMRS_BEGIN_NAMESPACE namespace detail {
+//        template <class Arch> struct backend_policy<simd_backend<Arch>> {
+//          using type = backend::simd::kernels<Arch>;
+//        };
+//        } BRMRS_END_NAMESPACE
+//   3. objective.hpp includes backend/simd/objective.hpp when BRMRS_HAS_XSIMD and the file
+//      exists (__has_include), and then makes simd_backend<xsimd::default_arch> the default
+//      backend unless xsimd::default_arch is xsimd::unavailable.
+// Validation, the forward/backward phases, the reductions and the scatter are shared: a backend
+// only supplies arithmetic, so it cannot get the error rules or determinism wrong.
+//
+// ─── The pipeline ───────────────────────────────────────────────────────────────────────────────
+// validate_objective  every check of DESIGN.md §3 before anything is written (throws
+//                     brmrs::invalid_argument naming the argument, the position and the value).
+// phase 1 (forward)   per example, in parallel (OpenMP, schedule(static)): the pool negative,
+//                     select_hard, the scores of i+ and i-, cross scores s_a(u, j^c) read from
+//                     the pool scores, example_loss_and_grad (detail/example_loss.hpp), the L2
+//                     term; everything goes into internal buffers. A non-finite score or loss is
+//                     recorded, and after the loop the lowest failing example throws, so the
+//                     message does not depend on the thread count.
+// reductions          batch sums in example order, accumulated in double.
+// phase 2 (backward)  outputs: hard negatives, negatives, per-example losses, gradient rows (in
+//                     parallel over examples), then the deterministic scatter (detail/scatter.hpp)
+//                     into the table-shaped buffers.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../backend/tags.hpp"
+#include "../config.hpp"
+#include "../error.hpp"
+#include "../objective_types.hpp"
+#include "../rng/philox.hpp"
+#include "../validate.hpp"
+#include "../views.hpp"
+#include "example_loss.hpp"
+#include "scatter.hpp"
+#include "view_regions.hpp"
+
+#if BRMRS_HAS_OPENMP
+#include <omp.h>
+#endif
+
+BRMRS_BEGIN_NAMESPACE
+namespace detail {
+
+// The extension point: maps a backend tag to its kernel policy. Specialised for scalar_backend in
+// backend/scalar/objective.hpp and for simd_backend<Arch> in backend/simd/objective.hpp.
+template <class Backend>
+struct backend_policy;
+
+constexpr const char* objective_fn = "brmrs::compute_objective";
+
+// The validated shape of one call.
+struct objective_shape {
+  std::size_t M = 0, B = 0, K = 0, n_users = 0, n_items = 0, d_f = 0;
+  std::vector<std::size_t> dims;  // d_m
+  bool want_rows = false, want_tables = false;
+};
+
+[[noreturn]] inline void throw_overlap(const view_region& a, const view_region& b) {
+  std::ostringstream os;
+  os << objective_fn << ": ";
+  name_region(os, a);
+  os << " overlaps ";
+  name_region(os, b);
+  os << " (outputs must not alias inputs or other outputs)";
+  throw brmrs::invalid_argument(os.str());
+}
+
+template <class T>
+void check_table(const char* name, int m, matrix_view<const T> t, std::size_t rows, const char* rows_what) {
+  if (t.rows() != rows)
+    throw_invalid_argument(objective_fn, ": ", name, "[", m, "] has ", t.rows(), " rows, expected ", rows,
+                           " (", rows_what, ")");
+  if (t.cols() == 0) throw_invalid_argument(objective_fn, ": ", name, "[", m, "] has 0 columns");
+  if (t.data() == nullptr) throw_invalid_argument(objective_fn, ": ", name, "[", m, "].data is null");
+  if (t.stride() < t.cols())
+    throw_invalid_argument(objective_fn, ": ", name, "[", m, "].stride = ", t.stride(), " is smaller than its ",
+                           t.cols(), " columns");
+}
+
+template <class V>
+void check_out_matrix(const char* name, int m, matrix_view<V> v, std::size_t rows, std::size_t cols) {
+  if (v.rows() != rows || v.cols() != cols)
+    throw_invalid_argument(objective_fn, ": ", name, (m >= 0 ? "[" : ""), (m >= 0 ? std::to_string(m) : ""),
+                           (m >= 0 ? "]" : ""), " is ", v.rows(), " x ", v.cols(), ", expected ", rows, " x ", cols);
+  if (v.data() == nullptr) throw_invalid_argument(objective_fn, ": ", name, ".data is null");
+  if (v.stride() < v.cols())
+    throw_invalid_argument(objective_fn, ": ", name, ".stride = ", v.stride(), " is smaller than its ", v.cols(),
+                           " columns");
+}
+
+template <class T>
+bool rows_requested(const gradient_rows<T>& r) {
+  return !r.user.empty() || !r.positive.empty() || !r.negative.empty() || !r.hard.empty() ||
+         !r.fused_user.empty() || !r.fused_positive.empty() || !r.fused_negative.empty() ||
+         r.fused_user.data() || r.fused_positive.data() || r.fused_negative.data();
+}
+
+template <class T>
+bool tables_requested(const table_gradients<T>& g) {
+  return !g.user.empty() || !g.item.empty() || !g.fused_user.empty() || !g.fused_item.empty() ||
+         g.fused_user.data() || g.fused_item.data();
+}
+
+// Every check of DESIGN.md §3 that does not need a score; throws before anything is written.
+template <class T, class Id>
+objective_shape validate_objective(const dot_tables<T>& tables, const batch<Id>& b, const objective_config<T>& cfg,
+                                   const objective_outputs<T, Id>& out) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "brmrs: T must be float or double");
+  static_assert(std::is_integral_v<Id> && !std::is_same_v<Id, bool>, "brmrs: Id must be an integer type");
+  const char* fn = objective_fn;
+  objective_shape s;
+
+  // Config.
+  check_nonnegative(fn, "config.lambda_bpr", cfg.lambda_bpr);
+  check_nonnegative(fn, "config.lambda_hard", cfg.lambda_hard);
+  check_nonnegative(fn, "config.lambda_synergy", cfg.lambda_synergy);
+  check_nonnegative(fn, "config.lambda_reg", cfg.lambda_reg);
+  check_positive(fn, "config.theta", cfg.theta);
+  check_nonnegative(fn, "config.tau", cfg.tau);
+  if (cfg.reduce != reduction::mean && cfg.reduce != reduction::sum)
+    throw_invalid_argument(fn, ": config.reduce = ", static_cast<int>(cfg.reduce), " is not a reduction");
+  if (cfg.synergy_mode != synergy_gradient::stop_unimodal && cfg.synergy_mode != synergy_gradient::through_max)
+    throw_invalid_argument(fn, ": config.synergy_mode = ", static_cast<int>(cfg.synergy_mode),
+                           " is not a synergy_gradient");
+
+  // Tables.
+  s.M = tables.item.size();
+  if (s.M < 2) throw_invalid_argument(fn, ": tables.item has ", s.M, " modalities, expected at least 2");
+  if (s.M > 1024) throw_invalid_argument(fn, ": tables.item has ", s.M, " modalities, at most 1024 supported");
+  if (tables.user.size() != s.M)
+    throw_invalid_argument(fn, ": tables.user has ", tables.user.size(), " views, expected ", s.M,
+                           " (one per modality, the same view repeated for a shared user table)");
+  s.n_users = tables.user[0].rows();
+  s.n_items = tables.item[0].rows();
+  s.dims.resize(s.M);
+  for (std::size_t m = 0; m < s.M; ++m) {
+    const int mi = static_cast<int>(m);
+    check_table("tables.user", mi, tables.user[m], s.n_users, "every user table has tables.user[0].rows()");
+    check_table("tables.item", mi, tables.item[m], s.n_items, "every item table has tables.item[0].rows()");
+    if (tables.user[m].cols() != tables.item[m].cols())
+      throw_invalid_argument(fn, ": tables.user[", m, "] has ", tables.user[m].cols(), " columns but tables.item[", m,
+                             "] has ", tables.item[m].cols());
+    s.dims[m] = tables.item[m].cols();
+  }
+  if (tables.fused_user.rows() != s.n_users)
+    throw_invalid_argument(fn, ": tables.fused_user has ", tables.fused_user.rows(), " rows, expected ", s.n_users,
+                           " (n_users)");
+  if (tables.fused_item.rows() != s.n_items)
+    throw_invalid_argument(fn, ": tables.fused_item has ", tables.fused_item.rows(), " rows, expected ", s.n_items,
+                           " (n_items)");
+  if (tables.fused_user.cols() != tables.fused_item.cols())
+    throw_invalid_argument(fn, ": tables.fused_user has ", tables.fused_user.cols(),
+                           " columns but tables.fused_item has ", tables.fused_item.cols());
+  s.d_f = tables.fused_item.cols();
+  if (s.d_f == 0) throw_invalid_argument(fn, ": tables.fused_item has 0 columns");
+  if (s.n_users == 0) throw_invalid_argument(fn, ": tables.user[0] has 0 rows (no users)");
+  if (s.n_items == 0) throw_invalid_argument(fn, ": tables.item[0] has 0 rows (no items)");
+  if (tables.fused_user.data() == nullptr || tables.fused_item.data() == nullptr)
+    throw_invalid_argument(fn, ": tables.fused_", tables.fused_user.data() == nullptr ? "user" : "item",
+                           ".data is null");
+  if (tables.fused_user.stride() < s.d_f || tables.fused_item.stride() < s.d_f)
+    throw_invalid_argument(fn, ": tables.fused_", tables.fused_user.stride() < s.d_f ? "user" : "item",
+                           ".stride is smaller than its ", s.d_f, " columns");
+
+  // Batch.
+  s.B = b.users.size();
+  if (s.B == 0) throw_invalid_argument(fn, ": batch.users is empty (B = 0)");
+  check_size(fn, "batch.positives", b.positives.size(), s.B, "B = batch.users.size()");
+  if (b.pools.rows() != s.B)
+    throw_invalid_argument(fn, ": batch.pools has ", b.pools.rows(), " rows, expected B = ", s.B);
+  s.K = b.pools.cols();
+  if (s.K == 0) throw_invalid_argument(fn, ": batch.pools has K = 0 columns (empty pool)");
+  if (b.pools.data() == nullptr) throw_invalid_argument(fn, ": batch.pools.data is null");
+  if (b.pools.stride() < s.K)
+    throw_invalid_argument(fn, ": batch.pools.stride = ", b.pools.stride(), " is smaller than K = ", s.K);
+  if (!b.negatives.empty()) check_size(fn, "batch.negatives", b.negatives.size(), s.B, "B, or empty");
+  if (b.users.data() == nullptr) throw_invalid_argument(fn, ": batch.users.data is null");
+  if (b.positives.data() == nullptr) throw_invalid_argument(fn, ": batch.positives.data is null");
+  if (!b.negatives.empty() && b.negatives.data() == nullptr) throw_invalid_argument(fn, ": batch.negatives.data is null");
+  check_ids_in_range(fn, "batch.users", b.users, s.n_users);
+  check_ids_in_range(fn, "batch.positives", b.positives, s.n_items);
+  check_ids_in_range(fn, "batch.pools", b.pools, s.n_items);
+  check_ids_in_range(fn, "batch.negatives", b.negatives, s.n_items);
+  if (b.negatives.empty() && (cfg.example_offset > 0xFFFFFFFFull || s.B - 1 > 0xFFFFFFFFull - cfg.example_offset))
+    throw_invalid_argument(fn, ": config.example_offset = ", cfg.example_offset, " + B = ", s.B,
+                           " exceeds 2^32 examples (the pool-negative draw is keyed by a 32-bit example index)");
+
+  // Outputs.
+  if (!out.hard_negatives.empty() || out.hard_negatives.data())
+    check_out_matrix("out.hard_negatives", -1, out.hard_negatives, s.B, s.M);
+  if (!out.negatives.empty()) check_size(fn, "out.negatives", out.negatives.size(), s.B, "B, or empty");
+  if (!out.example_loss.empty()) check_size(fn, "out.example_loss", out.example_loss.size(), s.B, "B, or empty");
+  if (!out.negatives.empty() && out.negatives.data() == nullptr) throw_invalid_argument(fn, ": out.negatives.data is null");
+  if (!out.example_loss.empty() && out.example_loss.data() == nullptr)
+    throw_invalid_argument(fn, ": out.example_loss.data is null");
+
+  s.want_rows = rows_requested(out.rows);
+  if (s.want_rows) {
+    const auto& r = out.rows;
+    const char* all = " views (gradient rows are requested, so every one of them is required)";
+    if (r.user.size() != s.M) throw_invalid_argument(fn, ": out.rows.user has ", r.user.size(), all, ", expected ", s.M);
+    if (r.positive.size() != s.M)
+      throw_invalid_argument(fn, ": out.rows.positive has ", r.positive.size(), all, ", expected ", s.M);
+    if (r.negative.size() != s.M)
+      throw_invalid_argument(fn, ": out.rows.negative has ", r.negative.size(), all, ", expected ", s.M);
+    if (r.hard.size() != s.M) throw_invalid_argument(fn, ": out.rows.hard has ", r.hard.size(), all, ", expected ", s.M);
+    for (std::size_t m = 0; m < s.M; ++m) {
+      const int mi = static_cast<int>(m);
+      check_out_matrix("out.rows.user", mi, r.user[m], s.B, s.dims[m]);
+      check_out_matrix("out.rows.positive", mi, r.positive[m], s.B, s.dims[m]);
+      check_out_matrix("out.rows.negative", mi, r.negative[m], s.B, s.dims[m]);
+      check_out_matrix("out.rows.hard", mi, r.hard[m], s.B * s.M, s.dims[m]);
+    }
+    check_out_matrix("out.rows.fused_user", -1, r.fused_user, s.B, s.d_f);
+    check_out_matrix("out.rows.fused_positive", -1, r.fused_positive, s.B, s.d_f);
+    check_out_matrix("out.rows.fused_negative", -1, r.fused_negative, s.B, s.d_f);
+  }
+  s.want_tables = tables_requested(out.tables);
+  if (s.want_tables) {
+    const auto& g = out.tables;
+    const char* all = " views (table gradients are requested, so every one of them is required)";
+    if (g.user.size() != s.M) throw_invalid_argument(fn, ": out.tables.user has ", g.user.size(), all, ", expected ", s.M);
+    if (g.item.size() != s.M) throw_invalid_argument(fn, ": out.tables.item has ", g.item.size(), all, ", expected ", s.M);
+    for (std::size_t m = 0; m < s.M; ++m) {
+      const int mi = static_cast<int>(m);
+      check_out_matrix("out.tables.user", mi, g.user[m], s.n_users, s.dims[m]);
+      check_out_matrix("out.tables.item", mi, g.item[m], s.n_items, s.dims[m]);
+    }
+    check_out_matrix("out.tables.fused_user", -1, g.fused_user, s.n_users, s.d_f);
+    check_out_matrix("out.tables.fused_item", -1, g.fused_item, s.n_items, s.d_f);
+  }
+
+  // Aliasing: no output may share memory with an input or with another output. The one exception:
+  // two table-gradient views may be the very same view when their tables are the very same view
+  // (a shared user table); their contributions are then added into one buffer.
+  std::vector<view_region> in, outs;
+  std::vector<view_region> outs_table;  // the table each table-gradient output belongs to (or empty)
+  for (std::size_t m = 0; m < s.M; ++m) {
+    in.push_back(region_of(tables.user[m], "tables.user", static_cast<int>(m)));
+    in.push_back(region_of(tables.item[m], "tables.item", static_cast<int>(m)));
+  }
+  in.push_back(region_of(tables.fused_user, "tables.fused_user", -1));
+  in.push_back(region_of(tables.fused_item, "tables.fused_item", -1));
+  in.push_back(region_of(b.users, "batch.users", -1));
+  in.push_back(region_of(b.positives, "batch.positives", -1));
+  in.push_back(region_of(b.pools, "batch.pools", -1));
+  in.push_back(region_of(b.negatives, "batch.negatives", -1));
+  const view_region none{nullptr, 0, 0, 0, 0, "", -1};
+  auto add_out = [&](view_region r, view_region table) {
+    outs.push_back(r);
+    outs_table.push_back(table);
+  };
+  add_out(region_of(out.hard_negatives, "out.hard_negatives", -1), none);
+  add_out(region_of(out.negatives, "out.negatives", -1), none);
+  add_out(region_of(out.example_loss, "out.example_loss", -1), none);
+  if (s.want_rows) {
+    for (std::size_t m = 0; m < s.M; ++m) {
+      const int mi = static_cast<int>(m);
+      add_out(region_of(out.rows.user[m], "out.rows.user", mi), none);
+      add_out(region_of(out.rows.positive[m], "out.rows.positive", mi), none);
+      add_out(region_of(out.rows.negative[m], "out.rows.negative", mi), none);
+      add_out(region_of(out.rows.hard[m], "out.rows.hard", mi), none);
+    }
+    add_out(region_of(out.rows.fused_user, "out.rows.fused_user", -1), none);
+    add_out(region_of(out.rows.fused_positive, "out.rows.fused_positive", -1), none);
+    add_out(region_of(out.rows.fused_negative, "out.rows.fused_negative", -1), none);
+  }
+  if (s.want_tables) {
+    for (std::size_t m = 0; m < s.M; ++m) {
+      const int mi = static_cast<int>(m);
+      add_out(region_of(out.tables.user[m], "out.tables.user", mi), region_of(tables.user[m], "", mi));
+      add_out(region_of(out.tables.item[m], "out.tables.item", mi), region_of(tables.item[m], "", mi));
+    }
+    add_out(region_of(out.tables.fused_user, "out.tables.fused_user", -1), region_of(tables.fused_user, "", -1));
+    add_out(region_of(out.tables.fused_item, "out.tables.fused_item", -1), region_of(tables.fused_item, "", -1));
+  }
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    for (const auto& r : in)
+      if (regions_overlap(outs[i], r)) throw_overlap(outs[i], r);
+    for (std::size_t j = 0; j < i; ++j) {
+      if (!regions_overlap(outs[i], outs[j])) continue;
+      const bool shared_table = !region_empty(outs_table[i]) && !region_empty(outs_table[j]) &&
+                                same_region(outs[i], outs[j]) && same_region(outs_table[i], outs_table[j]);
+      if (!shared_table) throw_overlap(outs[i], outs[j]);
+    }
+  }
+  return s;
+}
+
+// What phase 1 found wrong with one example (the lowest such example throws after the loop).
+template <class T>
+struct example_fault {
+  int kind = 0;  // 0 none; see fault_text
+  int m = -1;
+  std::size_t k = 0;
+  T value = T(0);
+};
+
+inline const char* fault_text(int kind) {
+  switch (kind) {
+    case 1: return "pool score";
+    case 2: return "positive score";
+    case 3: return "negative score";
+    case 4: return "fused positive score";
+    case 5: return "fused negative score";
+    case 6: return "loss";
+    case 7: return "L2 term";
+    default: return "value";
+  }
+}
+
+template <class T>
+[[noreturn]] void throw_fault(std::size_t b, const example_fault<T>& f) {
+  if (f.kind == 1)
+    throw_invalid_argument(objective_fn, ": example ", b, ", modality ", f.m, ": pool score s_", f.m, "(u, pool(", b,
+                           ", ", f.k, ")) = ", f.value, " is not finite");
+  if (f.m >= 0)
+    throw_invalid_argument(objective_fn, ": example ", b, ", modality ", f.m, ": ", fault_text(f.kind), " = ", f.value,
+                           " is not finite");
+  throw_invalid_argument(objective_fn, ": example ", b, ": ", fault_text(f.kind), " = ", f.value, " is not finite");
+}
+
+#if BRMRS_HAS_OPENMP
+inline int pipeline_max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+inline int pipeline_thread_num() { return omp_get_thread_num(); }
+#else
+inline int pipeline_max_threads() { return 1; }
+inline int pipeline_thread_num() { return 0; }
+#endif
+
+// The whole objective on the CPU with kernel policy P. Public entry: compute_objective.
+template <class P, class T, class Id>
+objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& bt, const objective_config<T>& cfg,
+                                  const objective_outputs<T, Id>& out) {
+  const objective_shape sh = validate_objective(tables, bt, cfg, out);
+  const std::size_t M = sh.M, B = sh.B, K = sh.K, d_f = sh.d_f;
+  const int Mi = static_cast<int>(M);
+  const T scale = cfg.reduce == reduction::mean ? T(1) / static_cast<T>(B) : T(1);
+  const T reg = T(2) * cfg.lambda_reg * scale;  // d(scale·λ_reg·|r|²)/dr = reg·r
+
+  // Per-modality constants shared by every example.
+  std::vector<const T*> item_base(M);
+  std::vector<std::size_t> item_stride(M);
+  for (std::size_t m = 0; m < M; ++m) {
+    item_base[m] = tables.item[m].data();
+    item_stride[m] = tables.item[m].stride();
+  }
+  const std::size_t* dims = sh.dims.data();
+
+  // Phase-1 results, one slot per example (structure of arrays).
+  std::vector<Id> neg_id(B), hard_id(B * M);
+  std::vector<T> g_pos(B * M), g_neg(B * M), g_cross(B * M * M), g_pos_f(B), g_neg_f(B);
+  std::vector<T> t_bpr(B), t_chns(B), t_syn(B), t_l2(B);
+  std::vector<unsigned char> degraded(B);
+  std::vector<example_fault<T>> fault(B);
+
+  // Per-thread scratch, allocated up front: nothing in a parallel region may allocate or throw.
+  const int n_threads = pipeline_max_threads();
+  const std::size_t nt = static_cast<std::size_t>(n_threads);
+  const std::size_t per_thread = M * K + 2 * M + M * M;
+  std::vector<T> scratch(nt * per_thread);
+  std::vector<std::size_t> best_scratch(nt * M);
+  std::vector<const T*> urow_scratch(nt * M);
+
+  const example_loss_params<T> params{cfg.lambda_bpr, cfg.lambda_hard, cfg.lambda_synergy, cfg.theta, cfg.tau,
+                                      scale, cfg.synergy_mode};
+  const long long Bl = static_cast<long long>(B);
+
+#if BRMRS_HAS_OPENMP
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
+#endif
+  for (long long bl = 0; bl < Bl; ++bl) {
+    const std::size_t b = static_cast<std::size_t>(bl);
+    const std::size_t tid = static_cast<std::size_t>(pipeline_thread_num());
+    T* scores = scratch.data() + tid * per_thread;
+    T* pos = scores + M * K;
+    T* neg = pos + M;
+    T* cross = neg + M;
+    std::size_t* best = best_scratch.data() + tid * M;
+    const T** urow = urow_scratch.data() + tid * M;
+    example_fault<T>& f = fault[b];
+
+    const std::size_t u = static_cast<std::size_t>(bt.users[b]);
+    const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
+    const Id* pool = bt.pools.row(b);
+    const Id in_id = bt.negatives.empty()
+                         ? pool[pool_negative_slot(cfg.seed, cfg.step, cfg.example_offset + b, K)]
+                         : bt.negatives[b];
+    const std::size_t in = static_cast<std::size_t>(in_id);
+    neg_id[b] = in_id;
+    for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
+    if (b + 1 < B) {
+      // The next example's user and positive rows: a hint only (the pool rows are the policy's
+      // business inside select_hard; the next negative would cost a Philox draw to locate).
+      const std::size_t u1 = static_cast<std::size_t>(bt.users[b + 1]);
+      const std::size_t ip1 = static_cast<std::size_t>(bt.positives[b + 1]);
+      for (std::size_t m = 0; m < M; ++m) {
+        P::prefetch_row(tables.user[m].row(u1), dims[m]);
+        P::prefetch_row(tables.item[m].row(ip1), dims[m]);
+      }
+    }
+
+    P::select_hard(Mi, urow, item_base.data(), item_stride.data(), dims, pool, K, scores, best);
+    for (std::size_t m = 0; m < M && f.kind == 0; ++m)
+      for (std::size_t k = 0; k < K; ++k)
+        if (!std::isfinite(scores[m * K + k])) {
+          f = {1, static_cast<int>(m), k, scores[m * K + k]};
+          break;
+        }
+    if (f.kind != 0) continue;
+
+    for (std::size_t m = 0; m < M; ++m) {
+      pos[m] = P::dot(urow[m], tables.item[m].row(ip), dims[m]);
+      neg[m] = P::dot(urow[m], tables.item[m].row(in), dims[m]);
+      hard_id[b * M + m] = pool[best[m]];
+      if (!std::isfinite(pos[m]) && f.kind == 0) f = {2, static_cast<int>(m), 0, pos[m]};
+      if (!std::isfinite(neg[m]) && f.kind == 0) f = {3, static_cast<int>(m), 0, neg[m]};
+    }
+    for (std::size_t a = 0; a < M; ++a)
+      for (std::size_t c = 0; c < M; ++c) cross[a * M + c] = scores[a * K + best[c]];
+    const T* fu = tables.fused_user.row(u);
+    const T pos_f = P::dot(fu, tables.fused_item.row(ip), d_f);
+    const T neg_f = P::dot(fu, tables.fused_item.row(in), d_f);
+    if (!std::isfinite(pos_f) && f.kind == 0) f = {4, -1, 0, pos_f};
+    if (!std::isfinite(neg_f) && f.kind == 0) f = {5, -1, 0, neg_f};
+    if (f.kind != 0) continue;
+
+    const example_terms<T> t = example_loss_and_grad(Mi, pos, neg, pos_f, neg_f, cross, params, &g_pos[b * M],
+                                                     &g_neg[b * M], g_pos_f[b], g_neg_f[b], &g_cross[b * M * M]);
+    t_bpr[b] = t.bpr;
+    t_chns[b] = t.chns;
+    t_syn[b] = t.synergy;
+    degraded[b] = t.degraded ? 1 : 0;
+    T l2 = T(0);
+    if (cfg.lambda_reg > T(0)) {
+      for (std::size_t m = 0; m < M; ++m) {
+        const T* q_p = tables.item[m].row(ip);
+        const T* q_n = tables.item[m].row(in);
+        l2 += P::dot(urow[m], urow[m], dims[m]) + P::dot(q_p, q_p, dims[m]) + P::dot(q_n, q_n, dims[m]);
+      }
+      const T* f_p = tables.fused_item.row(ip);
+      const T* f_n = tables.fused_item.row(in);
+      l2 += P::dot(fu, fu, d_f) + P::dot(f_p, f_p, d_f) + P::dot(f_n, f_n, d_f);
+    }
+    t_l2[b] = l2;
+    const T total = cfg.lambda_bpr * t.bpr + cfg.lambda_hard * t.chns + cfg.lambda_synergy * t.synergy;
+    if (!std::isfinite(total)) f = {6, -1, 0, total};
+    else if (!std::isfinite(l2)) f = {7, -1, 0, l2};
+  }
+  for (std::size_t b = 0; b < B; ++b)
+    if (fault[b].kind != 0) throw_fault(b, fault[b]);
+
+  // Batch reductions in example order, in double: deterministic and accurate for float too.
+  double s_bpr = 0, s_chns = 0, s_syn = 0, s_l2 = 0, s_deg = 0, s_agree = 0;
+  for (std::size_t b = 0; b < B; ++b) {
+    s_bpr += static_cast<double>(t_bpr[b]);
+    s_chns += static_cast<double>(t_chns[b]);
+    s_syn += static_cast<double>(t_syn[b]);
+    s_l2 += static_cast<double>(t_l2[b]);
+    s_deg += degraded[b];
+    std::size_t agree = 0;
+    for (std::size_t a = 0; a < M; ++a)
+      for (std::size_t c = a + 1; c < M; ++c) agree += hard_id[b * M + a] == hard_id[b * M + c];
+    s_agree += static_cast<double>(agree);
+  }
+  const double dscale = cfg.reduce == reduction::mean ? 1.0 / static_cast<double>(B) : 1.0;
+  objective_result<T> res;
+  res.bpr = static_cast<T>(s_bpr * dscale);
+  res.chns = static_cast<T>(s_chns * dscale);
+  res.synergy = static_cast<T>(s_syn * dscale);
+  res.l2 = static_cast<T>(s_l2 * dscale);
+  res.loss = static_cast<T>((static_cast<double>(cfg.lambda_bpr) * s_bpr + static_cast<double>(cfg.lambda_hard) * s_chns +
+                             static_cast<double>(cfg.lambda_synergy) * s_syn + static_cast<double>(cfg.lambda_reg) * s_l2) *
+                            dscale);
+  res.fusion_degradation_rate = static_cast<T>(s_deg / static_cast<double>(B));
+  res.hard_negative_agreement = static_cast<T>(s_agree / (static_cast<double>(B) * static_cast<double>(M * (M - 1) / 2)));
+  if (!std::isfinite(res.loss))
+    throw_invalid_argument(objective_fn, ": the reduced loss = ", res.loss, " is not finite");
+
+  // Internal row buffers when only table gradients are wanted. Allocated before the first write.
+  std::vector<T> own_rows;
+  gradient_rows<T> rows = out.rows;
+  if (sh.want_tables && !sh.want_rows) {
+    std::size_t total = 3 * B * d_f;
+    for (std::size_t m = 0; m < M; ++m) total += (3 + M) * B * sh.dims[m];
+    own_rows.resize(total);
+    T* p = own_rows.data();
+    rows.user.resize(M);
+    rows.positive.resize(M);
+    rows.negative.resize(M);
+    rows.hard.resize(M);
+    for (std::size_t m = 0; m < M; ++m) {
+      const std::size_t d = sh.dims[m];
+      rows.user[m] = matrix_view<T>(p, B, d);
+      p += B * d;
+      rows.positive[m] = matrix_view<T>(p, B, d);
+      p += B * d;
+      rows.negative[m] = matrix_view<T>(p, B, d);
+      p += B * d;
+      rows.hard[m] = matrix_view<T>(p, B * M, d);
+      p += B * M * d;
+    }
+    rows.fused_user = matrix_view<T>(p, B, d_f);
+    p += B * d_f;
+    rows.fused_positive = matrix_view<T>(p, B, d_f);
+    p += B * d_f;
+    rows.fused_negative = matrix_view<T>(p, B, d_f);
+  }
+  // Scatter lists, also allocated before the first write (see write_table_gradients).
+  struct dest_group {
+    matrix_view<T> dest;
+    std::vector<scatter_item<T>> items;
+  };
+  std::vector<dest_group> groups;
+  std::vector<int> user_group(M, -1), item_group(M, -1);
+  int fu_group = -1, fi_group = -1;
+  if (sh.want_tables) {
+    auto group_of = [&](matrix_view<T> v) {
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        const auto& d = groups[g].dest;
+        if (d.data() == v.data() && d.rows() == v.rows() && d.cols() == v.cols() && d.stride() == v.stride())
+          return static_cast<int>(g);
+      }
+      groups.push_back({v, {}});
+      return static_cast<int>(groups.size() - 1);
+    };
+    for (std::size_t m = 0; m < M; ++m) user_group[m] = group_of(out.tables.user[m]);
+    for (std::size_t m = 0; m < M; ++m) item_group[m] = group_of(out.tables.item[m]);
+    fu_group = group_of(out.tables.fused_user);
+    fi_group = group_of(out.tables.fused_item);
+    std::vector<std::size_t> count(groups.size(), 0);
+    for (std::size_t m = 0; m < M; ++m) {
+      count[static_cast<std::size_t>(user_group[m])] += B;
+      count[static_cast<std::size_t>(item_group[m])] += B * (M + 1);  // i+, i-, and j^c for c != m
+    }
+    count[static_cast<std::size_t>(fu_group)] += B;
+    count[static_cast<std::size_t>(fi_group)] += 2 * B;
+    for (std::size_t g = 0; g < groups.size(); ++g) groups[g].items.reserve(count[g]);
+  }
+
+  // ── Phase 2: nothing below throws. ──
+  if (!out.hard_negatives.empty())
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t m = 0; m < M; ++m) out.hard_negatives(b, m) = hard_id[b * M + m];
+  if (!out.negatives.empty())
+    for (std::size_t b = 0; b < B; ++b) out.negatives[b] = neg_id[b];
+  if (!out.example_loss.empty())
+    for (std::size_t b = 0; b < B; ++b)
+      out.example_loss[b] = cfg.lambda_bpr * t_bpr[b] + cfg.lambda_hard * t_chns[b] + cfg.lambda_synergy * t_syn[b] +
+                            cfg.lambda_reg * t_l2[b];
+
+  if (sh.want_rows || sh.want_tables) {
+#if BRMRS_HAS_OPENMP
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
+#endif
+    for (long long bl = 0; bl < Bl; ++bl) {
+      const std::size_t b = static_cast<std::size_t>(bl);
+      const std::size_t u = static_cast<std::size_t>(bt.users[b]);
+      const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
+      const std::size_t in = static_cast<std::size_t>(neg_id[b]);
+      for (std::size_t m = 0; m < M; ++m) {
+        const std::size_t d = sh.dims[m];
+        const T* p_u = tables.user[m].row(u);
+        const T* q_p = tables.item[m].row(ip);
+        const T* q_n = tables.item[m].row(in);
+        const T gp = g_pos[b * M + m], gn = g_neg[b * M + m];
+        // dL/dp_u = g+·q_{i+} + g-·q_{i-} + Σ_{c≠m} g_{m,c}·q_{j^c} (+ reg·p_u)
+        T* ru = rows.user[m].row(b);
+        P::scale(gp, q_p, ru, d);
+        P::axpy(gn, q_n, ru, d);
+        for (std::size_t c = 0; c < M; ++c)
+          if (c != m) {
+            const std::size_t j = static_cast<std::size_t>(hard_id[b * M + c]);
+            P::axpy(g_cross[(b * M + m) * M + c], tables.item[m].row(j), ru, d);
+          }
+        if (reg != T(0)) P::axpy(reg, p_u, ru, d);
+        // dL/dq_{i+} = g+·p_u (+ reg·q_{i+}),  dL/dq_{i-} = g-·p_u (+ reg·q_{i-})
+        T* rp = rows.positive[m].row(b);
+        P::scale(gp, p_u, rp, d);
+        if (reg != T(0)) P::axpy(reg, q_p, rp, d);
+        T* rn = rows.negative[m].row(b);
+        P::scale(gn, p_u, rn, d);
+        if (reg != T(0)) P::axpy(reg, q_n, rn, d);
+        // dL/dq_{j^c} (modality m's table) = g_{m,c}·p_u; the c == m row is zero.
+        for (std::size_t c = 0; c < M; ++c) {
+          T* rh = rows.hard[m].row(b * M + c);
+          if (c == m) {
+            for (std::size_t i = 0; i < d; ++i) rh[i] = T(0);
+          } else {
+            P::scale(g_cross[(b * M + m) * M + c], p_u, rh, d);
+          }
+        }
+      }
+      const T* f_u = tables.fused_user.row(u);
+      const T* f_p = tables.fused_item.row(ip);
+      const T* f_n = tables.fused_item.row(in);
+      T* rfu = rows.fused_user.row(b);
+      P::scale(g_pos_f[b], f_p, rfu, d_f);
+      P::axpy(g_neg_f[b], f_n, rfu, d_f);
+      if (reg != T(0)) P::axpy(reg, f_u, rfu, d_f);
+      T* rfp = rows.fused_positive.row(b);
+      P::scale(g_pos_f[b], f_u, rfp, d_f);
+      if (reg != T(0)) P::axpy(reg, f_p, rfp, d_f);
+      T* rfn = rows.fused_negative.row(b);
+      P::scale(g_neg_f[b], f_u, rfn, d_f);
+      if (reg != T(0)) P::axpy(reg, f_n, rfn, d_f);
+    }
+  }
+
+  if (sh.want_tables) {
+    // Contribution order into each destination: example-major, then user[0..M-1], then for
+    // m = 0..M-1: i+, i-, j^c (c = 0..M-1, c != m), then fused user, fused i+, fused i-.
+    for (std::size_t b = 0; b < B; ++b) {
+      const std::size_t u = static_cast<std::size_t>(bt.users[b]);
+      const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
+      const std::size_t in = static_cast<std::size_t>(neg_id[b]);
+      for (std::size_t m = 0; m < M; ++m)
+        groups[static_cast<std::size_t>(user_group[m])].items.push_back({u, rows.user[m].row(b)});
+      for (std::size_t m = 0; m < M; ++m) {
+        auto& it = groups[static_cast<std::size_t>(item_group[m])].items;
+        it.push_back({ip, rows.positive[m].row(b)});
+        it.push_back({in, rows.negative[m].row(b)});
+        for (std::size_t c = 0; c < M; ++c)
+          if (c != m) it.push_back({static_cast<std::size_t>(hard_id[b * M + c]), rows.hard[m].row(b * M + c)});
+      }
+      groups[static_cast<std::size_t>(fu_group)].items.push_back({u, rows.fused_user.row(b)});
+      groups[static_cast<std::size_t>(fi_group)].items.push_back({ip, rows.fused_positive.row(b)});
+      groups[static_cast<std::size_t>(fi_group)].items.push_back({in, rows.fused_negative.row(b)});
+    }
+    for (auto& g : groups) scatter_add(g.dest, g.items.data(), g.items.size());
+  }
+  return res;
+}
+
+}  // namespace detail
+BRMRS_END_NAMESPACE

@@ -1,0 +1,123 @@
+// Tests for brmrs/detail/example_loss.hpp, the per-example arithmetic every backend (scalar,
+// SIMD, CUDA) shares: its terms and score gradients against the score-level losses (a second,
+// separately written implementation), against finite differences, and a hand-worked case.
+#include <brmrs/detail/example_loss.hpp>
+#include <brmrs/losses/bpr.hpp>
+#include <brmrs/losses/chns.hpp>
+#include <brmrs/losses/synergy.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+using brmrs::synergy_gradient;
+using brmrs::detail::example_loss_and_grad;
+using brmrs::detail::example_loss_params;
+template <class T>
+using cv = brmrs::vector_view<const T>;
+template <class T>
+using vv = brmrs::vector_view<T>;
+
+TEST_CASE("example_loss_and_grad by hand (M = 2)", "[example_loss]") {
+  // pos = (2, 2), neg = (0.5, 0), pos_f = 3, neg_f = 1, cross s_0(j^1) = 1, s_1(j^0) = -2
+  // (the worked example of docs/math.md). λ = (1, 1, 1), θ = 0.1, scale 1:
+  //   bpr = softplus(-2), chns = softplus(-1) + softplus(-4), synergy = softplus(0.1)
+  //   g_pos = (-σ(-1), -σ(-4)), g_cross(0,1) = σ(-1), g_cross(1,0) = σ(-4), g_pos_f = -σ(-2) - σ(0.1)
+  const double pos[2] = {2, 2}, neg[2] = {0.5, 0}, cross[4] = {99, 1, -2, 99};
+  double gp[2], gn[2], gc[4], gpf, gnf;
+  const example_loss_params<double> prm{1, 1, 1, 0.1, 0, 1, synergy_gradient::stop_unimodal};
+  const auto t = example_loss_and_grad(2, pos, neg, 3.0, 1.0, cross, prm, gp, gn, gpf, gnf, gc);
+  auto sp = [](double x) { return std::log1p(std::exp(x)); };
+  auto sg = [](double x) { return 1 / (1 + std::exp(-x)); };
+  CHECK(t.bpr == Approx(sp(-2)).epsilon(1e-15));
+  CHECK(t.chns == Approx(sp(-1) + sp(-4)).epsilon(1e-15));
+  CHECK(t.synergy == Approx(sp(0.1)).epsilon(1e-15));
+  CHECK_FALSE(t.degraded);
+  CHECK(gp[0] == Approx(-sg(-1)).epsilon(1e-15));
+  CHECK(gp[1] == Approx(-sg(-4)).epsilon(1e-15));
+  CHECK(gn[0] == 0.0);
+  CHECK(gn[1] == 0.0);
+  CHECK(gc[0] == 0.0);  // the diagonal is never read and gets 0
+  CHECK(gc[1] == Approx(sg(-1)).epsilon(1e-15));
+  CHECK(gc[2] == Approx(sg(-4)).epsilon(1e-15));
+  CHECK(gc[3] == 0.0);
+  CHECK(gpf == Approx(-sg(-2) - sg(0.1)).epsilon(1e-15));
+  CHECK(gnf == -gpf);
+}
+
+TEST_CASE("example_loss_and_grad equals the score-level losses and their gradients", "[example_loss]") {
+  // One example at a time through the score-level functions (sum reduction, B = 1): bpr on the
+  // fused scores, chns with a pool of the M hard negatives, synergy; weighted by λ and scaled.
+  for (std::size_t M : {2, 3, 4})
+    for (int variant = 0; variant < 8; ++variant) {
+      const std::uint64_t seed = 1000 * M + static_cast<std::uint64_t>(variant);
+      INFO("seed " << seed);
+      std::mt19937_64 rng(seed);
+      std::normal_distribution<double> n(0, 2);
+      std::vector<double> pos(M), neg(M), cross(M * M);
+      for (auto& x : pos) x = n(rng);
+      for (auto& x : neg) x = n(rng);
+      for (auto& x : cross) x = n(rng);
+      const double pos_f = n(rng), neg_f = n(rng);
+      const auto mode = variant & 1 ? synergy_gradient::through_max : synergy_gradient::stop_unimodal;
+      const double tau = variant & 2 ? 0.7 : 0.0, scale = variant & 4 ? 0.25 : 1.0;
+      const example_loss_params<double> prm{0.6, 1.7, 0.9, 0.2, tau, scale, mode};
+      std::vector<double> gp(M), gn(M), gc(M * M);
+      double gpf, gnf;
+      const auto t = example_loss_and_grad(static_cast<int>(M), pos.data(), neg.data(), pos_f, neg_f, cross.data(),
+                                           prm, gp.data(), gn.data(), gpf, gnf, gc.data());
+      // bpr
+      double bgp, bgn;
+      const double bpr = brmrs::bpr<double>(cv<double>(&pos_f, 1), cv<double>(&neg_f, 1), brmrs::reduction::sum,
+                                            vv<double>(&bgp, 1), vv<double>(&bgn, 1));
+      CHECK(t.bpr == Approx(bpr).epsilon(1e-14));
+      // chns: pool of K = M candidates, candidate c scored by modality a as cross[a*M + c]; make
+      // candidate c the maximum of modality c by giving the diagonal a large score.
+      std::vector<std::vector<double>> pool(M, std::vector<double>(M));
+      for (std::size_t a = 0; a < M; ++a)
+        for (std::size_t c = 0; c < M; ++c) pool[a][c] = a == c ? 100.0 : cross[a * M + c];
+      std::vector<cv<double>> P;
+      std::vector<brmrs::matrix_view<const double>> Q;
+      std::vector<std::vector<double>> cgp(M, std::vector<double>(1)), cgq(M, std::vector<double>(M));
+      brmrs::chns_outputs<double> co;
+      for (std::size_t a = 0; a < M; ++a) {
+        P.emplace_back(&pos[a], 1);
+        Q.emplace_back(pool[a].data(), 1, M);
+        co.grad_positive.emplace_back(cgp[a].data(), 1);
+        co.grad_pool.emplace_back(cgq[a].data(), 1, M);
+      }
+      const double chns = brmrs::chns<double>(P, Q, brmrs::reduction::sum, co);
+      CHECK(t.chns == Approx(chns).epsilon(1e-14));
+      // synergy
+      brmrs::synergy_options<double> so;
+      so.theta = 0.2;
+      so.tau = tau;
+      so.mode = mode;
+      so.reduce = brmrs::reduction::sum;
+      double sgf, sgn;
+      std::vector<std::vector<double>> sgp(M, std::vector<double>(1)), sgq(M, std::vector<double>(1));
+      brmrs::synergy_outputs<double> sout;
+      sout.grad_fused_positive = {&sgf, 1};
+      sout.grad_fused_negative = {&sgn, 1};
+      std::vector<cv<double>> NP, NN;
+      for (std::size_t m = 0; m < M; ++m) {
+        sout.grad_positive.emplace_back(sgp[m].data(), 1);
+        sout.grad_negative.emplace_back(sgq[m].data(), 1);
+        NP.emplace_back(&pos[m], 1);
+        NN.emplace_back(&neg[m], 1);
+      }
+      const double syn = brmrs::synergy<double>(cv<double>(&pos_f, 1), cv<double>(&neg_f, 1), NP, NN, so, sout);
+      CHECK(t.synergy == Approx(syn).epsilon(1e-14));
+      // Gradients: scale·(λ_bpr·bpr' + λ_h·chns' + λ_s·synergy').
+      auto near = [](double a, double b) { return std::fabs(a - b) <= 1e-14 * std::max(1.0, std::fabs(b)); };
+      CHECK(near(gpf, scale * (0.6 * bgp + 0.9 * sgf)));
+      CHECK(near(gnf, scale * (0.6 * bgn + 0.9 * sgn)));
+      for (std::size_t m = 0; m < M; ++m) {
+        CHECK(near(gp[m], scale * (1.7 * cgp[m][0] + 0.9 * sgp[m][0])));
+        CHECK(near(gn[m], scale * 0.9 * sgq[m][0]));
+        for (std::size_t c = 0; c < M; ++c) CHECK(near(gc[m * M + c], c == m ? 0.0 : scale * 1.7 * cgq[m][c]));
+      }
+    }
+}
