@@ -145,9 +145,11 @@ bool tables_requested(const table_gradients<T>& g) {
 }
 
 // Every check of DESIGN.md §3 that does not need a score; throws before anything is written.
+// check_ids = false skips the four checks that read the id arrays: the CUDA backend passes it for
+// device pointers and checks the ids in its forward kernel instead (backend/cuda/validate.cuh).
 template <class T, class Id>
 objective_shape validate_objective(const dot_tables<T>& tables, const batch<Id>& b, const objective_config<T>& cfg,
-                                   const objective_outputs<T, Id>& out) {
+                                   const objective_outputs<T, Id>& out, bool check_ids = true) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "brmrs: T must be float or double");
   static_assert(std::is_integral_v<Id> && !std::is_same_v<Id, bool>, "brmrs: Id must be an integer type");
   const char* fn = objective_fn;
@@ -220,10 +222,12 @@ objective_shape validate_objective(const dot_tables<T>& tables, const batch<Id>&
   if (b.users.data() == nullptr) throw_invalid_argument(fn, ": batch.users.data is null");
   if (b.positives.data() == nullptr) throw_invalid_argument(fn, ": batch.positives.data is null");
   if (!b.negatives.empty() && b.negatives.data() == nullptr) throw_invalid_argument(fn, ": batch.negatives.data is null");
-  check_ids_in_range(fn, "batch.users", b.users, s.n_users);
-  check_ids_in_range(fn, "batch.positives", b.positives, s.n_items);
-  check_ids_in_range(fn, "batch.pools", b.pools, s.n_items);
-  check_ids_in_range(fn, "batch.negatives", b.negatives, s.n_items);
+  if (check_ids) {
+    check_ids_in_range(fn, "batch.users", b.users, s.n_users);
+    check_ids_in_range(fn, "batch.positives", b.positives, s.n_items);
+    check_ids_in_range(fn, "batch.pools", b.pools, s.n_items);
+    check_ids_in_range(fn, "batch.negatives", b.negatives, s.n_items);
+  }
   if (b.negatives.empty() && (cfg.example_offset > 0xFFFFFFFFull || s.B - 1 > 0xFFFFFFFFull - cfg.example_offset))
     throw_invalid_argument(fn, ": config.example_offset = ", cfg.example_offset, " + B = ", s.B,
                            " exceeds 2^32 examples (the pool-negative draw is keyed by a 32-bit example index)");
