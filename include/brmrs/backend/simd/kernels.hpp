@@ -1,0 +1,373 @@
+// brmrs/backend/simd/kernels.hpp — the xsimd kernel policy of the CPU objective pipeline.
+//
+// brmrs::backend::simd::kernels<Arch> implements the kernel policy of
+// detail/objective_pipeline.hpp (the contract is documented there) with xsimd 8.1
+// batches of instruction set Arch (xsimd::avx512bw, xsimd::avx2, xsimd::sse2, ...):
+//   select_hard   fused gather–score–argmax over one example's pool: every candidate's M rows
+//                 are read once, scored against the M user rows, and folded into running
+//                 per-lane (score, index) maxima; ties go to the lowest pool slot, NaN never wins
+//   dot           <a, b>, summed in exactly the order select_hard sums a candidate's score, so
+//                 dot(user, row of the chosen candidate) equals the selection's winning score
+//   axpy / scale  y += alpha·x / y = alpha·x, for the gradient rows
+//   prefetch_row  software prefetch of a row's cache lines (a hint; no effect on results)
+// Every function is a static member of a class templated on Arch, so each instruction set is
+// its own symbol: translation units compiled with different -m flags never share an inline
+// function (the ODR trap that crashes with an illegal instruction in numpy, xsimd and hnswlib).
+//
+// Cost of select_hard: K·Σ_m d_m multiply-adds and K·Σ_m d_m·sizeof(T) bytes gathered, one
+// horizontal transpose-reduction (detail::simd_haddp) per N = batch<T, Arch>::size candidates
+// and modality, and one compare/two blends per N candidates for the running maxima. Rows
+// prefetch_distance slots ahead are prefetched only when the pool spans more than
+// prefetch_min_bytes of item rows (in cache, prefetching only costs).
+// Preconditions (validated by the public entry point, only asserted here): 1 <= M, K >= 1,
+// every pool id is a valid row of every item table, rows hold dims[m] readable elements.
+// Never throws, never allocates. Results are deterministic and do not depend on threads: the
+// summation order is a fixed function of d and the batch width N; it differs from the scalar
+// backend's order, so scores agree with it to rounding (tests/equivalence/).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+#include "../../config.hpp"
+#include "../../detail/xsimd_compat.hpp"
+
+// Without xsimd (BRMRS_HAS_XSIMD == 0) this header declares nothing.
+#if BRMRS_HAS_XSIMD
+
+BRMRS_BEGIN_NAMESPACE
+namespace backend {
+namespace simd {
+
+template <class Arch = xsimd::default_arch>
+struct kernels {
+  static_assert(brmrs::detail::is_simd_arch<Arch>,
+                "brmrs::backend::simd::kernels needs a SIMD instruction set (xsimd::default_arch is "
+                "unavailable: compile with e.g. -mavx2 or -march=native, or use brmrs::scalar_backend)");
+  using arch_type = Arch;
+
+  // How many pool slots ahead select_hard prefetches the candidates' rows. A candidate costs a
+  // few nanoseconds in cache and a DRAM access ~100 ns, so rows are requested more than one SIMD
+  // block ahead (measured on Zen 5 with 2 x 256 MB tables, one thread: 4 slots 15.5 GB/s,
+  // 8: 17.5, 16: 19-20, 24-32: 20-21, 48-64: 18.5-20; docs/performance.md).
+  // BRMRS_SIMD_PREFETCH_DISTANCE overrides it at compile time (0 turns the prefetch off).
+#ifdef BRMRS_SIMD_PREFETCH_DISTANCE
+  static constexpr std::size_t prefetch_distance = BRMRS_SIMD_PREFETCH_DISTANCE;
+#else
+  static constexpr std::size_t prefetch_distance = 24;
+#endif
+
+  // A read prefetch into all cache levels; a no-op where the compiler has no builtin. A member,
+  // not a free inline function, so it too is a distinct symbol per instruction set.
+  // On x86 it is an asm volatile statement: GCC 12 treats a helper whose only effect is
+  // __builtin_prefetch as free of side effects and deletes the inlined call (measured: no
+  // prefetch instruction survived in select_hard).
+  static void prefetch_line(const void* p) noexcept {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __asm__ __volatile__("prefetcht0 (%0)" : : "r"(p));
+#elif defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p, 0, 3);
+#else
+    (void)p;
+#endif
+  }
+
+  // Prefetching only pays when the rows come from beyond the L2/L3: in cache, the prefetch
+  // instructions compete with the row loads for the load ports (measured on Zen 5: -25% in
+  // cache, +20% from DRAM). select_hard therefore prefetches only when the item tables the pool
+  // spans, estimated as (largest pool id + 1) x the bytes of all M rows of an item, exceed this
+  // many bytes (BRMRS_SIMD_PREFETCH_MIN_BYTES overrides it). A hint only: results never change.
+#ifdef BRMRS_SIMD_PREFETCH_MIN_BYTES
+  static constexpr std::size_t prefetch_min_bytes = BRMRS_SIMD_PREFETCH_MIN_BYTES;
+#else
+  static constexpr std::size_t prefetch_min_bytes = std::size_t(8) << 20;
+#endif
+
+  // Whether rows up to id `max_id` of tables with these strides are worth prefetching.
+  template <class T>
+  static bool worth_prefetching(std::size_t max_id, int M, const std::size_t* item_stride) noexcept {
+    std::size_t row_bytes = 0;
+    for (int m = 0; m < M; ++m) row_bytes += item_stride[m] * sizeof(T);
+    return (max_id + 1) * row_bytes > prefetch_min_bytes;
+  }
+
+  // Prefetches every cache line of one row of d elements (the row need not be line aligned).
+  template <class T>
+  static void prefetch_row(const T* row, std::size_t d) noexcept {
+    if (d == 0) return;
+    // From the line holding the first element to the line holding the last one, so a row that
+    // is not line aligned still gets every line it touches.
+    const char* p = reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(row) & ~std::uintptr_t(63));
+    const char* last = reinterpret_cast<const char*>(row + d) - 1;
+    for (; p <= last; p += 64) prefetch_line(p);
+  }
+
+  // Σ_i a[i]·b[i] over the first `chunks` full batches. The order is fixed by (d, N): two
+  // interleaved multiply-add chains (chunk c % 2) for short rows, four (c % 4) once a row spans
+  // 8 batches or more, so the FMA latency is hidden (two chains: +5% in cache on Zen 5).
+  template <class T, int C = 0>
+  static xsimd::batch<T, Arch> row_products(const T* a, const T* b, std::size_t chunks) noexcept {
+    using V = xsimd::batch<T, Arch>;
+    constexpr std::size_t N = V::size;
+    const std::size_t n = C > 0 ? static_cast<std::size_t>(C) : chunks;
+    if (n < 8) {
+      // Chains start from fma(a, b, 0), never a plain product: with -ffp-contract=fast (GCC's
+      // default) a product could be fused into whichever addition follows it after inlining,
+      // and dot() would then round differently from select_hard's reduction of the same row.
+      const V zero(T(0));
+      if (n < 2) return n == 1 ? xsimd::fma(V::load_unaligned(a), V::load_unaligned(b), zero) : zero;
+      V acc0 = xsimd::fma(V::load_unaligned(a), V::load_unaligned(b), zero);
+      V acc1 = xsimd::fma(V::load_unaligned(a + N), V::load_unaligned(b + N), zero);
+      std::size_t c = 2;
+      for (; c + 2 <= n; c += 2) {
+        acc0 = xsimd::fma(V::load_unaligned(a + c * N), V::load_unaligned(b + c * N), acc0);
+        acc1 = xsimd::fma(V::load_unaligned(a + (c + 1) * N), V::load_unaligned(b + (c + 1) * N), acc1);
+      }
+      if (c < n) acc0 = xsimd::fma(V::load_unaligned(a + c * N), V::load_unaligned(b + c * N), acc0);
+      return acc0 + acc1;
+    }
+    V acc0(T(0)), acc1(T(0)), acc2(T(0)), acc3(T(0));
+    std::size_t c = 0;
+    for (; c + 4 <= n; c += 4) {
+      acc0 = xsimd::fma(V::load_unaligned(a + c * N), V::load_unaligned(b + c * N), acc0);
+      acc1 = xsimd::fma(V::load_unaligned(a + (c + 1) * N), V::load_unaligned(b + (c + 1) * N), acc1);
+      acc2 = xsimd::fma(V::load_unaligned(a + (c + 2) * N), V::load_unaligned(b + (c + 2) * N), acc2);
+      acc3 = xsimd::fma(V::load_unaligned(a + (c + 3) * N), V::load_unaligned(b + (c + 3) * N), acc3);
+    }
+    for (; c < n; ++c) acc0 = xsimd::fma(V::load_unaligned(a + c * N), V::load_unaligned(b + c * N), acc0);
+    return (acc0 + acc1) + (acc2 + acc3);
+  }
+
+  // The elements past the last full batch, in index order.
+  template <class T>
+  static T tail_products(const T* a, const T* b, std::size_t from, std::size_t d) noexcept {
+    T t = T(0);
+    for (std::size_t i = from; i < d; ++i) t += a[i] * b[i];
+    return t;
+  }
+
+  // <a, b>: the lane sum follows the same tree as select_hard's transpose-reduction (lanes of
+  // different rows never mix there), then the scalar tail: bit-identical to the pool score.
+  template <class T>
+  static T dot(const T* a, const T* b, std::size_t d) noexcept {
+    using V = xsimd::batch<T, Arch>;
+    constexpr std::size_t N = V::size;
+    const std::size_t chunks = d / N;
+    T s = T(0);
+    // The common widths get the unrolled body (the arithmetic is the same for any C).
+    switch (chunks) {
+      case 0: break;
+      case 1: s = brmrs::detail::simd_haddp_first(row_products<T, 1>(a, b, 1)); break;
+      case 2: s = brmrs::detail::simd_haddp_first(row_products<T, 2>(a, b, 2)); break;
+      case 4: s = brmrs::detail::simd_haddp_first(row_products<T, 4>(a, b, 4)); break;
+      case 8: s = brmrs::detail::simd_haddp_first(row_products<T, 8>(a, b, 8)); break;
+      default: s = brmrs::detail::simd_haddp_first(row_products<T>(a, b, chunks)); break;
+    }
+    if (chunks * N != d) s += tail_products(a, b, chunks * N, d);
+    return s;
+  }
+
+  // y[i] += alpha·x[i]
+  template <class T>
+  static void axpy(T alpha, const T* x, T* y, std::size_t d) noexcept {
+    using V = xsimd::batch<T, Arch>;
+    constexpr std::size_t N = V::size;
+    const V va(alpha);
+    std::size_t i = 0;
+    for (; i + N <= d; i += N)
+      xsimd::fma(va, V::load_unaligned(x + i), V::load_unaligned(y + i)).store_unaligned(y + i);
+    for (; i < d; ++i) y[i] += alpha * x[i];
+  }
+
+  // y[i] = alpha·x[i]  (x == y allowed)
+  template <class T>
+  static void scale(T alpha, const T* x, T* y, std::size_t d) noexcept {
+    using V = xsimd::batch<T, Arch>;
+    constexpr std::size_t N = V::size;
+    const V va(alpha);
+    std::size_t i = 0;
+    for (; i + N <= d; i += N) (va * V::load_unaligned(x + i)).store_unaligned(y + i);
+    for (; i < d; ++i) y[i] = alpha * x[i];
+  }
+
+  // Fused gather–score–argmax over one example's pool (see the header comment):
+  //   scores[m*K + k] = <user_rows[m], item_base[m] + pool[k]*item_stride[m]>  (dims[m] elements)
+  //   best[m] = the first k maximising scores[m*K + k]; NaN never wins; K when all are NaN.
+  template <class T, class Id>
+  static void select_hard(int M, const T* const* user_rows, const T* const* item_base,
+                          const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
+                          std::size_t K, T* scores, std::size_t* best) noexcept {
+    BRMRS_ASSERT(M >= 1 && K >= 1);
+    bool prefetch = false;
+    if constexpr (prefetch_distance > 0) {
+      if (K > prefetch_distance) {
+        std::size_t max_id = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+          const std::size_t id = static_cast<std::size_t>(pool[k]);
+          max_id = id > max_id ? id : max_id;
+        }
+        prefetch = worth_prefetching<T>(max_id, M, item_stride);
+      }
+    }
+    if (prefetch) {
+      // The loop below requests slot k + prefetch_distance while it scores slot k, so slots
+      // [N, prefetch_distance) would never be requested: ask for them now (the first block's
+      // own loads are issued together by the out-of-order core; the caller may have prefetched
+      // them with the previous example).
+      constexpr std::size_t N = xsimd::batch<T, Arch>::size;
+      const std::size_t end = K < prefetch_distance ? K : prefetch_distance;
+      for (std::size_t k = N; k < end; ++k)
+        for (int m = 0; m < M; ++m)
+          prefetch_row(item_base[m] + static_cast<std::size_t>(pool[k]) * item_stride[m], dims[m]);
+    }
+    // Modalities are processed in groups so the running maxima live in a fixed stack array; a
+    // candidate is read once per group, i.e. once for every M <= max_group.
+    for (int m0 = 0; m0 < M; m0 += max_group) {
+      const int g = M - m0 < max_group ? M - m0 : max_group;
+      select_group(g, user_rows + m0, item_base + m0, item_stride + m0, dims + m0, pool, K,
+                   scores + static_cast<std::size_t>(m0) * K, best + m0, K, prefetch);
+    }
+  }
+
+ private:
+  static constexpr int max_group = 4;
+
+  template <class T, class Id, int C>
+  static void select_group_c(int G, const T* const* user_rows, const T* const* item_base,
+                             const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
+                             std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
+                             bool prefetch) noexcept {
+    using V = xsimd::batch<T, Arch>;
+    constexpr std::size_t N = V::size;
+    constexpr std::size_t PF = prefetch_distance;
+    // Pool slots are carried as T in the running maxima, so their compare/blend share the
+    // scores' mask type; exact while K <= 2^digits (2^24 for float). Larger pools fall back to a
+    // scan of the stored scores below.
+    const bool index_exact = K <= (std::size_t(1) << std::numeric_limits<T>::digits);
+    alignas(Arch::alignment()) T lane_index[N];
+    for (std::size_t j = 0; j < N; ++j) lane_index[j] = static_cast<T>(j);
+    const V lane = V::load_aligned(lane_index);
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+
+    V best_v[max_group], best_i[max_group];
+    for (int m = 0; m < G; ++m) {
+      best_v[m] = V(-std::numeric_limits<T>::infinity());
+      best_i[m] = V(T(-1));  // -1: the lane has no candidate yet (NaN scores leave it so)
+    }
+
+    for (std::size_t k0 = 0; k0 < K; k0 += N) {
+      const std::size_t n = K - k0 < N ? K - k0 : N;
+      for (int m = 0; m < G; ++m) {
+        const T* u = user_rows[m];
+        const T* base = item_base[m];
+        const std::size_t stride = item_stride[m];
+        const std::size_t dm = dims[m];
+        const std::size_t chunks = dm / N;
+        // Rows PF slots ahead, this modality: the request is in flight while this block computes.
+        if (PF > 0 && prefetch)
+          for (std::size_t j = 0; j < n && k0 + j + PF < K; ++j)
+            prefetch_row(base + static_cast<std::size_t>(pool[k0 + j + PF]) * stride, dm);
+        V s;
+        if (n == N) {
+          // A full block: the rows are reduced as they are produced (no accumulator array).
+          const Id* pk = pool + k0;
+          s = brmrs::detail::simd_haddp_generate<T, Arch>([&](auto J) {
+            return row_products<T, C>(u, base + static_cast<std::size_t>(pk[decltype(J)::value]) * stride, chunks);
+          });
+        } else {
+          V acc[N];
+          for (std::size_t j = 0; j < n; ++j)
+            acc[j] = row_products<T, C>(u, base + static_cast<std::size_t>(pool[k0 + j]) * stride, chunks);
+          for (std::size_t j = n; j < N; ++j) acc[j] = V(T(0));
+          s = brmrs::detail::simd_haddp(acc);
+        }
+        T* out = scores + static_cast<std::size_t>(m) * score_stride + k0;
+        if (chunks * N != dm || n != N) {
+          alignas(Arch::alignment()) T tmp[N];
+          s.store_aligned(tmp);
+          if (chunks * N != dm)
+            for (std::size_t j = 0; j < n; ++j)
+              tmp[j] += tail_products(u, base + static_cast<std::size_t>(pool[k0 + j]) * stride, chunks * N, dm);
+          for (std::size_t j = 0; j < n; ++j) out[j] = tmp[j];
+          for (std::size_t j = n; j < N; ++j) tmp[j] = nan;  // absent slots never win
+          s = V::load_aligned(tmp);
+        } else {
+          s.store_unaligned(out);
+        }
+        // Strict > keeps the earlier slot of a lane on ties (a lane sees its slots in increasing
+        // order); the lane-unset test lets -inf win once and keeps NaN (s != s) out.
+        const auto take = (s > best_v[m]) | ((best_i[m] < V(T(0))) & (s == s));
+        best_v[m] = xsimd::select(take, s, best_v[m]);
+        best_i[m] = xsimd::select(take, V(static_cast<T>(k0)) + lane, best_i[m]);
+      }
+    }
+
+    for (int m = 0; m < G; ++m) {
+      std::size_t bi = K;
+      if (index_exact) {
+        // Across lanes: the highest score, then the lowest slot among equal scores. Two
+        // branch-free passes (the lanes' order is data-dependent: branches would mispredict).
+        alignas(Arch::alignment()) T lv[N];
+        alignas(Arch::alignment()) T li[N];
+        best_v[m].store_aligned(lv);
+        best_i[m].store_aligned(li);
+        const T inf = std::numeric_limits<T>::infinity();
+        T bv = -inf;
+        bool any = false;
+        for (std::size_t j = 0; j < N; ++j) {
+          const bool valid = li[j] >= T(0);
+          any = any || valid;
+          const T v = valid ? lv[j] : -inf;
+          bv = v > bv ? v : bv;
+        }
+        T bk = inf;
+        for (std::size_t j = 0; j < N; ++j) {
+          const T k = (li[j] >= T(0) && lv[j] == bv) ? li[j] : inf;
+          bk = k < bk ? k : bk;
+        }
+        if (any) bi = static_cast<std::size_t>(bk);
+      } else {
+        const T* sm = scores + static_cast<std::size_t>(m) * score_stride;
+        T bv = T(0);
+        for (std::size_t k = 0; k < K; ++k)
+          if (sm[k] == sm[k] && (bi == K || sm[k] > bv)) {
+            bv = sm[k];
+            bi = k;
+          }
+      }
+      best[m] = bi;
+    }
+  }
+
+  template <class T, class Id>
+  static void select_group(int G, const T* const* user_rows, const T* const* item_base,
+                           const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
+                           std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
+                           bool prefetch) noexcept {
+    constexpr std::size_t N = xsimd::batch<T, Arch>::size;
+    // A compile-time chunk count when every modality of the group has the same d, a multiple
+    // of the batch width of 1, 2, 4 or 8 batches (d = 64 float on AVX-512 is 4): the user
+    // rows then stay in registers and the block is fully unrolled.
+    bool same = true;
+    for (int m = 1; m < G; ++m) same = same && dims[m] == dims[0];
+    const std::size_t chunks = dims[0] / N;
+    if (same && chunks * N == dims[0]) {
+      switch (chunks) {
+        case 1: return select_group_c<T, Id, 1>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
+        case 2: return select_group_c<T, Id, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
+        case 4: return select_group_c<T, Id, 4>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
+        case 8: return select_group_c<T, Id, 8>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
+        default: break;
+      }
+    }
+    select_group_c<T, Id, 0>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
+  }
+};
+
+}  // namespace simd
+}  // namespace backend
+BRMRS_END_NAMESPACE
+#endif  // BRMRS_HAS_XSIMD

@@ -1,0 +1,219 @@
+// brmrs/backend/simd/select_batch.hpp — hard-negative selection alone, over a whole batch.
+//
+//   template <class Policy = kernels<xsimd::default_arch>, class T, class Id>
+//   void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& batch,
+//                          matrix_view<Id> hard);
+//
+// hard(b, m) = pools(b, k*), k* the first slot maximising <user[m].row(users[b]),
+// item[m].row(pools(b, k))>: the selection step of compute_objective (phase 1 without the loss),
+// with any kernel policy (backend::simd::kernels<Arch> or backend::scalar::kernels). It exists to
+// measure the selection on its own (benchmarks/bench_select.cpp, the peer script) and for hosts
+// that only want the hard negatives.
+// Cost: B·K·Σ_m d_m multiply-adds and as many elements gathered; OpenMP over examples with
+// schedule(static); while example b is scored, the user rows and the first pool rows of example
+// b + 1 are prefetched, so a thread never starts an example on a cold DRAM access (inside an
+// example the policy prefetches its own pool rows ahead).
+// Validation: the checks compute_objective makes on what the selection reads (tables' shapes,
+// user and pool ids in range, K >= 1; M >= 1 suffices here), plus the shape of `hard` (B x M)
+// and that it overlaps no input; throws
+// brmrs::invalid_argument before anything is written. An example whose scores of a modality are
+// all NaN has no hard negative: that throws too, naming the example, and `hard` is then
+// untouched (the ids go through an internal buffer). Bitwise deterministic for any thread count.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+#include <vector>
+
+#include "../../config.hpp"
+#include "../../detail/objective_pipeline.hpp"
+#include "../../validate.hpp"
+#include "../../error.hpp"
+#include "../../objective_types.hpp"
+#include "../../views.hpp"
+
+#if BRMRS_HAS_XSIMD
+#include "kernels.hpp"
+#endif
+
+#if BRMRS_HAS_OPENMP
+#include <omp.h>
+#endif
+
+BRMRS_BEGIN_NAMESPACE
+namespace backend {
+namespace simd {
+
+// Whether a policy advertises how far ahead it prefetches inside an example.
+template <class P, class = void>
+struct has_prefetch_distance : std::false_type {};
+template <class P>
+struct has_prefetch_distance<P, std::void_t<decltype(P::prefetch_distance)>> : std::true_type {};
+
+template <class P, class = void>
+struct has_prefetch_min_bytes : std::false_type {};
+template <class P>
+struct has_prefetch_min_bytes<P, std::void_t<decltype(P::prefetch_min_bytes)>> : std::true_type {};
+
+struct select_shape {
+  std::size_t M = 0, B = 0, K = 0, n_users = 0, n_items = 0;
+  std::vector<std::size_t> dims;
+};
+
+// Ids in [0, n): one branch-free min/max pass (vectorised by the compiler), and only when it
+// fails the position-by-position check that names the offending id.
+template <class Id>
+bool ids_in_range(const Id* p, std::size_t count, std::size_t n) {
+  if (count == 0) return true;
+  Id lo = p[0], hi = p[0];
+  for (std::size_t i = 1; i < count; ++i) {
+    lo = p[i] < lo ? p[i] : lo;
+    hi = p[i] > hi ? p[i] : hi;
+  }
+  if constexpr (std::is_signed_v<Id>)
+    if (lo < 0) return false;
+  return static_cast<std::size_t>(hi) < n;
+}
+
+// The checks compute_objective makes on the tables and the batch that the selection depends on
+// (the fused tables and i+ / i- are not read here); throws before anything is written.
+template <class T, class Id>
+select_shape validate_selection(const char* fn, const dot_tables<T>& tables, const batch<Id>& b) {
+  select_shape s;
+  s.M = tables.item.size();
+  if (s.M == 0) detail::throw_invalid_argument(fn, ": tables.item is empty (no modality)");
+  if (tables.user.size() != s.M)
+    detail::throw_invalid_argument(fn, ": tables.user has ", tables.user.size(), " views, expected ", s.M);
+  s.n_users = tables.user[0].rows();
+  s.n_items = tables.item[0].rows();
+  s.dims.resize(s.M);
+  for (std::size_t m = 0; m < s.M; ++m) {
+    const auto& u = tables.user[m];
+    const auto& it = tables.item[m];
+    if (u.rows() != s.n_users || it.rows() != s.n_items)
+      detail::throw_invalid_argument(fn, ": tables.user[", m, "] / tables.item[", m, "] have ", u.rows(), " / ",
+                                     it.rows(), " rows, expected ", s.n_users, " / ", s.n_items);
+    if (u.cols() != it.cols() || it.cols() == 0)
+      detail::throw_invalid_argument(fn, ": tables.user[", m, "] has ", u.cols(), " columns, tables.item[", m,
+                                     "] has ", it.cols(), " (they must match and be > 0)");
+    if (u.data() == nullptr || it.data() == nullptr)
+      detail::throw_invalid_argument(fn, ": tables.", u.data() == nullptr ? "user[" : "item[", m, "].data is null");
+    if (u.stride() < u.cols() || it.stride() < it.cols())
+      detail::throw_invalid_argument(fn, ": tables.", u.stride() < u.cols() ? "user[" : "item[", m,
+                                     "].stride is smaller than its columns");
+    s.dims[m] = it.cols();
+  }
+  if (s.n_users == 0 || s.n_items == 0)
+    detail::throw_invalid_argument(fn, ": the tables have ", s.n_users, " users and ", s.n_items, " items");
+  s.B = b.users.size();
+  if (s.B == 0) detail::throw_invalid_argument(fn, ": batch.users is empty (B = 0)");
+  if (b.users.data() == nullptr) detail::throw_invalid_argument(fn, ": batch.users.data is null");
+  if (b.pools.rows() != s.B)
+    detail::throw_invalid_argument(fn, ": batch.pools has ", b.pools.rows(), " rows, expected B = ", s.B);
+  s.K = b.pools.cols();
+  if (s.K == 0) detail::throw_invalid_argument(fn, ": batch.pools has K = 0 columns (empty pool)");
+  if (b.pools.data() == nullptr) detail::throw_invalid_argument(fn, ": batch.pools.data is null");
+  if (b.pools.stride() < s.K)
+    detail::throw_invalid_argument(fn, ": batch.pools.stride = ", b.pools.stride(), " is smaller than K = ", s.K);
+  if (!ids_in_range(b.users.data(), s.B, s.n_users)) detail::check_ids_in_range(fn, "batch.users", b.users, s.n_users);
+  bool pools_ok = true;
+  if (b.pools.stride() == s.K) {
+    pools_ok = ids_in_range(b.pools.data(), s.B * s.K, s.n_items);
+  } else {
+    for (std::size_t r = 0; r < s.B && pools_ok; ++r) pools_ok = ids_in_range(b.pools.row(r), s.K, s.n_items);
+  }
+  if (!pools_ok) detail::check_ids_in_range(fn, "batch.pools", b.pools, s.n_items);
+  return s;
+}
+
+#if BRMRS_HAS_XSIMD
+template <class Policy = kernels<xsimd::default_arch>, class T, class Id>
+#else
+template <class Policy, class T, class Id>
+#endif
+void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_view<Id> hard) {
+  constexpr const char* fn = "brmrs::backend::simd::select_hard_batch";
+  const select_shape sh = validate_selection(fn, tables, bt);
+  const std::size_t M = sh.M, B = sh.B, K = sh.K;
+  if (hard.rows() != B || hard.cols() != M)
+    detail::throw_invalid_argument(fn, ": hard is ", hard.rows(), " x ", hard.cols(), ", expected B x M = ", B,
+                                   " x ", M);
+  if (hard.data() == nullptr) detail::throw_invalid_argument(fn, ": hard.data is null");
+  const auto* hb = reinterpret_cast<const unsigned char*>(hard.data());
+  const auto* he = reinterpret_cast<const unsigned char*>(hard.data() + hard.extent());
+  auto overlaps = [&](const void* p, std::size_t bytes) {
+    const auto* a = static_cast<const unsigned char*>(p);
+    return bytes != 0 && a < he && hb < a + bytes;
+  };
+  if (overlaps(bt.pools.data(), bt.pools.extent() * sizeof(Id)) ||
+      overlaps(bt.users.data(), bt.users.size() * sizeof(Id)))
+    detail::throw_invalid_argument(fn, ": hard overlaps batch.pools or batch.users");
+
+  std::vector<const T*> item_base(M);
+  std::vector<std::size_t> item_stride(M);
+  for (std::size_t m = 0; m < M; ++m) {
+    item_base[m] = tables.item[m].data();
+    item_stride[m] = tables.item[m].stride();
+  }
+  const std::size_t* dims = sh.dims.data();
+  std::vector<Id> ids(B * M);
+  std::vector<unsigned char> fault(B, 0);
+
+  const int n_threads = detail::pipeline_max_threads();
+  const std::size_t per_thread = M * K;
+  std::vector<T> scratch(static_cast<std::size_t>(n_threads) * per_thread);
+  std::vector<std::size_t> best_scratch(static_cast<std::size_t>(n_threads) * M);
+  std::vector<const T*> urow_scratch(static_cast<std::size_t>(n_threads) * M);
+  // How many leading pool slots of the next example to request: the policy's own look-ahead.
+  std::size_t lead = 8;
+  if constexpr (has_prefetch_distance<Policy>::value) lead = Policy::prefetch_distance;
+  if (lead > K) lead = K;
+  // The item rows of the next example are prefetched only for tables beyond the caches (the
+  // same test the SIMD policy applies inside an example).
+  if constexpr (has_prefetch_min_bytes<Policy>::value) {
+    std::size_t row_bytes = 0;
+    for (std::size_t m = 0; m < M; ++m) row_bytes += item_stride[m] * sizeof(T);
+    lead = sh.n_items * row_bytes > Policy::prefetch_min_bytes ? lead : 0;
+  }
+  const long long Bl = static_cast<long long>(B);
+
+#if BRMRS_HAS_OPENMP
+#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
+#endif
+  for (long long bl = 0; bl < Bl; ++bl) {
+    const std::size_t b = static_cast<std::size_t>(bl);
+    const std::size_t tid = static_cast<std::size_t>(detail::pipeline_thread_num());
+    T* scores = scratch.data() + tid * per_thread;
+    std::size_t* best = best_scratch.data() + tid * M;
+    const T** urow = urow_scratch.data() + tid * M;
+    if (b + 1 < B) {
+      const std::size_t un = static_cast<std::size_t>(bt.users[b + 1]);
+      const Id* pn = bt.pools.row(b + 1);
+      for (std::size_t m = 0; m < M; ++m) {
+        Policy::prefetch_row(tables.user[m].row(un), dims[m]);
+        for (std::size_t k = 0; k < lead; ++k)
+          Policy::prefetch_row(item_base[m] + static_cast<std::size_t>(pn[k]) * item_stride[m], dims[m]);
+      }
+    }
+    const std::size_t u = static_cast<std::size_t>(bt.users[b]);
+    for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
+    const Id* pool = bt.pools.row(b);
+    Policy::select_hard(static_cast<int>(M), urow, item_base.data(), item_stride.data(), dims, pool, K, scores, best);
+    for (std::size_t m = 0; m < M; ++m) {
+      if (best[m] >= K) {
+        fault[b] = 1;
+        break;
+      }
+      ids[b * M + m] = pool[best[m]];
+    }
+  }
+  for (std::size_t b = 0; b < B; ++b)
+    if (fault[b])
+      detail::throw_invalid_argument(fn, ": example ", b, ": every pool score of a modality is NaN (no hard negative)");
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t m = 0; m < M; ++m) hard(b, m) = ids[b * M + m];
+}
+
+}  // namespace simd
+}  // namespace backend
+BRMRS_END_NAMESPACE

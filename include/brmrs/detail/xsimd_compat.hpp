@@ -1,0 +1,212 @@
+// brmrs/detail/xsimd_compat.hpp — the few xsimd API differences brmrs depends on, in one place.
+//
+// Debian ships xsimd 8.1.0; later releases renamed or removed some functions brmrs uses:
+//   horizontal sum of one batch     8.x: xsimd::hadd(b)      >= 9: xsimd::reduce_add(b)
+//   horizontal sums of N batches    8.x-10: xsimd::haddp(p)  >= 11: removed (emulated here)
+//   8.1's AVX-512 haddp permutes its float output lanes and trips GCC 12's -Wuninitialized:
+//   replaced here by an AVX-512 transpose-reduction of brmrs's own (see avx512_haddp_fold)
+// Everything else the SIMD backend needs (batch<T, Arch>, load_unaligned, store_unaligned, fma,
+// select, comparisons, default_arch) has the same spelling in 8.1 and later releases.
+// Defined here, in brmrs::detail, all templated on the batch type (hence on Arch):
+//   is_simd_arch<Arch>         false for xsimd::unavailable (default_arch without SIMD flags)
+//   simd_reduce_add(b)         hadd / reduce_add
+//   simd_haddp(rows)           lane j = sum of rows[j] (N rows of N lanes)
+//   simd_haddp_generate(leaf)  the same over rows computed on demand (no array in memory)
+//   simd_haddp_first(row)      lane 0 of simd_haddp with rows[0] = row, bit for bit
+// Without xsimd (BRMRS_HAS_XSIMD == 0, config.hpp) this header declares nothing. Never throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <type_traits>
+
+#include "../config.hpp"
+
+#if BRMRS_HAS_XSIMD
+#include <xsimd/xsimd.hpp>
+
+#ifndef XSIMD_VERSION_MAJOR
+#error "brmrs: xsimd did not define XSIMD_VERSION_MAJOR; brmrs needs xsimd >= 8"
+#endif
+
+BRMRS_BEGIN_NAMESPACE
+namespace detail {
+
+template <class Arch>
+inline constexpr bool is_simd_arch =
+    !std::is_same_v<Arch, xsimd::unavailable> && !std::is_same_v<Arch, xsimd::unsupported>;
+
+// Sum of the lanes of one batch.
+template <class T, class Arch>
+inline T simd_reduce_add(const xsimd::batch<T, Arch>& b) noexcept {
+#if XSIMD_VERSION_MAJOR >= 9
+  return xsimd::reduce_add(b);
+#else
+  return xsimd::hadd(b);
+#endif
+}
+
+#if XSIMD_WITH_AVX512F
+// AVX-512 transpose-reduction. xsimd 8.1's own AVX-512 haddp is not used: for float it returns
+// the right sums in the wrong lanes (lane p holds row 0 1 4 5 2 3 6 7 8 9 12 13 10 11 14 15 [p]),
+// and GCC 12 flags the _mm512_undefined_ps() operands of its shuffles with -W(maybe-)uninitialized,
+// which a pragma cannot silence once the call is not inlined. Here every shuffle is
+// merge-masked (no undefined operand). Combining a and b at half-width h: t1 = a with b's low
+// halves moved into its high halves, t2 = b with a's high halves moved into its low halves, so
+// out = t1 + t2 holds, in each 2h-block, [a's row folded | b's row folded] (lane e + lane e + h).
+// log2(L) stages, L - 1 additions and 2(L - 1) single-source shuffles for L rows. Rows land in
+// bit-reversed lane order, so avx512_haddp_fold feeds them bit-reversed. Rows never mix, so a
+// zero row leaves the others bit-identical.
+template <class Batch, int H>
+inline Batch avx512_fold(const Batch& a, const Batch& b) noexcept {
+  if constexpr (std::is_same_v<typename Batch::value_type, float>) {
+    // Lanes in the upper half of each 2h-block.
+    constexpr __mmask16 up = H == 8 ? 0xFF00 : H == 4 ? 0xF0F0 : H == 2 ? 0xCCCC : 0xAAAA;
+    __m512 t1, t2;
+    if constexpr (H == 8) {
+      t1 = _mm512_mask_shuffle_f32x4(a, up, b, b, 0x4E);
+      t2 = _mm512_mask_shuffle_f32x4(b, static_cast<__mmask16>(~up), a, a, 0x4E);
+    } else if constexpr (H == 4) {
+      t1 = _mm512_mask_shuffle_f32x4(a, up, b, b, 0xB1);
+      t2 = _mm512_mask_shuffle_f32x4(b, static_cast<__mmask16>(~up), a, a, 0xB1);
+    } else if constexpr (H == 2) {
+      t1 = _mm512_mask_permute_ps(a, up, b, 0x4E);
+      t2 = _mm512_mask_permute_ps(b, static_cast<__mmask16>(~up), a, 0x4E);
+    } else {
+      t1 = _mm512_mask_permute_ps(a, up, b, 0xB1);
+      t2 = _mm512_mask_permute_ps(b, static_cast<__mmask16>(~up), a, 0xB1);
+    }
+    return Batch(_mm512_add_ps(t1, t2));
+  } else {
+    constexpr __mmask8 up = H == 4 ? 0xF0 : H == 2 ? 0xCC : 0xAA;
+    __m512d t1, t2;
+    if constexpr (H == 4) {
+      t1 = _mm512_mask_shuffle_f64x2(a, up, b, b, 0x4E);
+      t2 = _mm512_mask_shuffle_f64x2(b, static_cast<__mmask8>(~up), a, a, 0x4E);
+    } else if constexpr (H == 2) {
+      t1 = _mm512_mask_shuffle_f64x2(a, up, b, b, 0xB1);
+      t2 = _mm512_mask_shuffle_f64x2(b, static_cast<__mmask8>(~up), a, a, 0xB1);
+    } else {
+      t1 = _mm512_mask_permute_pd(a, up, b, 0x55);
+      t2 = _mm512_mask_permute_pd(b, static_cast<__mmask8>(~up), a, 0x55);
+    }
+    return Batch(_mm512_add_pd(t1, t2));
+  }
+}
+
+constexpr int bit_reverse(int x, int bits) {
+  int r = 0;
+  for (int i = 0; i < bits; ++i) r |= ((x >> i) & 1) << (bits - 1 - i);
+  return r;
+}
+
+template <class Batch, int L>
+inline Batch avx512_haddp_fold(const Batch* rows) noexcept {
+  constexpr int bits = L == 16 ? 4 : 3;
+  Batch v[L];
+  for (int i = 0; i < L / 2; ++i)
+    v[i] = avx512_fold<Batch, L / 2>(rows[bit_reverse(2 * i, bits)], rows[bit_reverse(2 * i + 1, bits)]);
+  for (int i = 0; i < L / 4; ++i) v[i] = avx512_fold<Batch, L / 4>(v[2 * i], v[2 * i + 1]);
+  for (int i = 0; i < L / 8; ++i) v[i] = avx512_fold<Batch, L / 8>(v[2 * i], v[2 * i + 1]);
+  if constexpr (L == 16) v[0] = avx512_fold<Batch, 1>(v[0], v[1]);
+  return v[0];
+}
+
+// The same reduction as a tree over rows produced on demand: leaf(std::integral_constant<int, j>)
+// returns row j. Each pair of rows is folded as soon as both exist, so at most log2(L) + 1
+// batches are live and nothing goes through memory (an array of L accumulators ends up on the
+// stack: 2 extra memory operations per row, measured).
+template <class Batch, int L, int Level, int I, class Leaf>
+inline Batch avx512_tree(Leaf& leaf) noexcept {
+  constexpr int bits = L == 16 ? 4 : 3;
+  if constexpr (Level == 0) {
+    return leaf(std::integral_constant<int, bit_reverse(I, bits)>{});
+  } else {
+    const Batch a = avx512_tree<Batch, L, Level - 1, 2 * I>(leaf);
+    const Batch b = avx512_tree<Batch, L, Level - 1, 2 * I + 1>(leaf);
+    return avx512_fold<Batch, (L >> Level)>(a, b);
+  }
+}
+#endif  // XSIMD_WITH_AVX512F
+
+template <class Batch, class Leaf, int... J>
+inline void generate_rows(Batch* rows, Leaf& leaf, std::integer_sequence<int, J...>) noexcept {
+  ((rows[J] = leaf(std::integral_constant<int, J>{})), ...);
+}
+
+// Lane j of the result is the sum of the lanes of rows[j], for j < batch size: the transposed
+// reduction that turns one accumulator per candidate into one vector of candidate scores.
+template <class T, class Arch>
+inline xsimd::batch<T, Arch> simd_haddp(const xsimd::batch<T, Arch>* rows) noexcept {
+  using batch_type = xsimd::batch<T, Arch>;
+  constexpr std::size_t n = batch_type::size;
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    return avx512_haddp_fold<batch_type, static_cast<int>(n)>(rows);
+  } else
+#endif
+  {
+#if XSIMD_VERSION_MAJOR < 11
+    (void)n;
+    return xsimd::haddp(rows);
+#else
+    alignas(Arch::alignment()) T sums[n];
+    for (std::size_t j = 0; j < n; ++j) sums[j] = xsimd::reduce_add(rows[j]);
+    return xsimd::batch<T, Arch>::load_aligned(sums);
+#endif
+  }
+}
+
+// simd_haddp over rows computed on demand: lane j = the lane sum of leaf(integral_constant<j>).
+// Same sums, same order as simd_haddp of the same rows; leaves may be evaluated in any order.
+template <class T, class Arch, class Leaf>
+inline xsimd::batch<T, Arch> simd_haddp_generate(Leaf&& leaf) noexcept {
+  using batch_type = xsimd::batch<T, Arch>;
+  constexpr int n = static_cast<int>(batch_type::size);
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    return avx512_tree<batch_type, n, n == 16 ? 4 : 3, 0>(leaf);
+  } else
+#endif
+  {
+    batch_type rows[n];
+    generate_rows(rows, leaf, std::make_integer_sequence<int, n>{});
+    return simd_haddp(rows);
+  }
+}
+
+// The value lane 0 of simd_haddp(rows) takes when rows[0] = row: the sum of one batch's lanes
+// in exactly the order simd_haddp sums each row, so a single dot product reproduces the score a
+// batched reduction produced, bit for bit. On AVX-512 that order is the halving fold
+// (lane e + lane e + h, h = L/2, ..., 1), computed on one vector with a zero partner (in the
+// first lanes, rows never mix with their partner, so the zero changes nothing).
+template <class T, class Arch>
+inline T simd_haddp_first(const xsimd::batch<T, Arch>& row) noexcept {
+  using batch_type = xsimd::batch<T, Arch>;
+  constexpr std::size_t n = batch_type::size;
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    constexpr int L = static_cast<int>(n);
+    const batch_type zero(T(0));
+    batch_type v = avx512_fold<batch_type, L / 2>(row, zero);
+    v = avx512_fold<batch_type, L / 4>(v, zero);
+    v = avx512_fold<batch_type, L / 8>(v, zero);
+    if constexpr (L == 16) v = avx512_fold<batch_type, 1>(v, zero);
+    return v.get(0);
+  } else
+#endif
+  {
+    batch_type rows[n];
+    rows[0] = row;
+    for (std::size_t j = 1; j < n; ++j) rows[j] = batch_type(T(0));
+    alignas(Arch::alignment()) T lanes[n];
+    simd_haddp(rows).store_aligned(lanes);
+    return lanes[0];
+  }
+}
+
+}  // namespace detail
+BRMRS_END_NAMESPACE
+
+#endif  // BRMRS_HAS_XSIMD
