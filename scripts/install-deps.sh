@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libeigen3-dev xtensor-dev libxtl-dev libxsimd-dev
+  libeigen3-dev xtensor-dev xtl-dev libxsimd-dev
   catch2 libbenchmark-dev
   python3 python3-dev python3-numpy python3-torch libtorch-dev
   gnuplot-nox
