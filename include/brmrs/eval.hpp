@@ -1,0 +1,316 @@
+// brmrs/eval.hpp — full-ranking evaluation: Recall@K, NDCG@K and the hit-pattern user subsets
+// of DESIGN.md §1 (U_t, U_v, U_tv, U_r for M = 2, their generalisation for M > 2).
+//
+// What it computes. The host has S = M + 1 scorers: scorer m = 0..M-1 is modality m alone
+// (s_m(u, i)), scorer M (the LAST one) is the fused score s_f(u, i). For every user u with at
+// least one held-out item, the host fills an S x n_items score matrix (score_user callback);
+// every held-out pair (u, i) is then ranked, under each scorer separately, among the candidate
+// items C(u) = all items minus the user's excluded items (training items; training and
+// validation items when testing). Other held-out items of u stay candidates, as in MMRec.
+//
+//   rank_s(u, i) = 1 + #{ j in C(u), j != i : j is ordered before i under scorer s }
+//   tie rule tie_rule::lowest_id_first (default): j is before i when s(j) > s(i), or
+//       s(j) == s(i) and j < i — a strict total order (the (score desc, id asc) order of
+//       CUB's ArgMax and of brmrs's hard-negative selection), so "rank <= K" is exactly
+//       "i is in the top-K list" and the ranks of one user's items are distinct;
+//   tie rule tie_rule::pessimistic: j is before i when s(j) >= s(i) — every tie counts
+//       against the held-out item (a constant scorer then hits nothing).
+//   hit_s@K(u, i)   = [rank_s(u, i) <= K]
+//   Recall@K(s)     = mean over users u of  #{i in H(u) : hit_s@K(u,i)} / |H(u)|
+//   NDCG@K(s)       = mean over users u of  DCG / IDCG with
+//                     DCG  = sum_{i in H(u), rank <= K} 1 / log2(rank + 1),
+//                     IDCG = sum_{r = 1}^{min(|H(u)|, K)} 1 / log2(r + 1)
+//   (H(u) = u's held-out items; users without held-out items are not averaged over.)
+//
+// The user subsets. For each held-out pair the hit pattern at K is the set of scorers that hit
+// (bit s set when scorer s hits). pattern_counts keeps the count of every one of the 2^S
+// patterns, and the subsets are shares of ALL held-out pairs (not of users) with an exact
+// pattern:
+//   only_share(K, m)        only scorer m hits: m hits, every other modality misses, fused
+//                           misses. For M = 2, modality 0 = text, 1 = visual (or audio):
+//                           U_t = only_share(K, 0), U_v = only_share(K, 1).
+//   synergy_share(K)        = only_share(K, M): only the fused scorer hits, every modality
+//                           misses — U_tv, the synergy the fusion adds.
+//   degradation_share(K)    every modality hits and the fused scorer misses — U_r, the
+//                           degradation the synergy loss targets. For M > 2 this is the
+//                           "all unimodal hit, fused misses" share, and only_share(K, m) the
+//                           "only this branch hits" share of branch m.
+// The four subsets are disjoint but do not cover every pair (e.g. "t and f hit, v misses" is in
+// none); pattern_share(K, mask) gives any other cell.
+//
+// Cost: per user, one score_user call, then O(S * n_items) to mask and O(S * |H(u)| * n_items)
+// to rank (each held-out item is compared with every candidate: exact for either tie rule, no
+// sort). Memory O(threads * S * n_items) scratch + O(n_users) per-user results.
+// Threads: with OpenMP and options.parallel, users are split over threads (schedule(static)),
+// so score_user must be safe to call concurrently for different users. Per-user results are
+// stored, then summed in user order: the report is bitwise identical for any thread count.
+//
+// Throws brmrs::invalid_argument (naming the argument, position and value) when: n_scorers is
+// not in [2, 16]; options.ks is empty or holds a 0; an excluded store's n_users / n_items
+// differ from held_out's; a held-out pair (u, i) is also in an excluded store (its rank among
+// "items outside the excluded set" would be undefined); a score is not finite (the message
+// names user, scorer, item and value; the first such user in id order is reported). Validation
+// of the stores runs before any callback; the report is returned by value, so nothing the
+// caller owns is written on throw.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "config.hpp"
+#include "error.hpp"
+#include "interactions.hpp"
+#include "views.hpp"
+
+BRMRS_BEGIN_NAMESPACE
+
+// How a held-out item is ranked against candidates with exactly its score (see header comment).
+enum class tie_rule {
+  lowest_id_first,  // (score desc, id asc): a strict total order, equal to a top-K list
+  pessimistic       // every tied candidate ranks ahead of the held-out item
+};
+
+struct ranking_options {
+  std::vector<std::size_t> ks{10, 20};  // cut-offs K, each >= 1
+  tie_rule ties = tie_rule::lowest_id_first;
+  bool parallel = true;  // OpenMP over users when compiled with OpenMP
+};
+
+// The result of evaluate_ranking. Accessors take the cut-off K itself (e.g. 20), not its index;
+// asking for a K that was not evaluated throws brmrs::invalid_argument.
+struct ranking_report {
+  std::vector<std::size_t> ks;
+  std::size_t n_scorers = 0;  // S = M + 1; scorer S - 1 is the fused one
+  std::size_t users = 0;      // users with >= 1 held-out item
+  std::size_t pairs = 0;      // held-out (user, item) pairs
+  std::vector<double> recall;  // [scorer * ks.size() + k_index]
+  std::vector<double> ndcg;    // [scorer * ks.size() + k_index]
+  std::vector<std::size_t> pattern_counts;  // [k_index * 2^S + mask], bit s = scorer s hits
+
+  std::size_t modalities() const noexcept { return n_scorers - 1; }
+  std::size_t fused() const noexcept { return n_scorers - 1; }
+
+  std::size_t k_index(std::size_t K) const {
+    for (std::size_t k = 0; k < ks.size(); ++k)
+      if (ks[k] == K) return k;
+    detail::throw_invalid_argument("brmrs::ranking_report: K = ", K, " was not evaluated");
+  }
+  double recall_at(std::size_t scorer, std::size_t K) const {
+    check_scorer(scorer);
+    return recall[scorer * ks.size() + k_index(K)];
+  }
+  double ndcg_at(std::size_t scorer, std::size_t K) const {
+    check_scorer(scorer);
+    return ndcg[scorer * ks.size() + k_index(K)];
+  }
+  // Share of held-out pairs whose set of hitting scorers is exactly `mask` (bit s = scorer s).
+  double pattern_share(std::size_t K, unsigned mask) const {
+    const std::size_t n_patterns = std::size_t(1) << n_scorers;
+    if (mask >= n_patterns)
+      detail::throw_invalid_argument("brmrs::ranking_report::pattern_share: mask = ", mask,
+                                     " is out of range [0, ", n_patterns, ")");
+    if (pairs == 0) return 0.0;
+    return double(pattern_counts[k_index(K) * n_patterns + mask]) / double(pairs);
+  }
+  // Only scorer s hits (U_t = only_share(K, 0), U_v = only_share(K, 1) for M = 2).
+  double only_share(std::size_t K, std::size_t scorer) const {
+    check_scorer(scorer);
+    return pattern_share(K, 1u << scorer);
+  }
+  // U_tv: only the fused scorer hits.
+  double synergy_share(std::size_t K) const { return only_share(K, fused()); }
+  // U_r: every modality hits, the fused scorer misses.
+  double degradation_share(std::size_t K) const {
+    return pattern_share(K, (1u << modalities()) - 1u);
+  }
+
+ private:
+  void check_scorer(std::size_t scorer) const {
+    if (scorer >= n_scorers)
+      detail::throw_invalid_argument("brmrs::ranking_report: scorer = ", scorer,
+                                     " is out of range [0, ", n_scorers, ")");
+  }
+};
+
+// Rank (1-based) of item `target` among the items whose `excluded` flag is 0, under `scores`
+// (one score per item) and the tie rule. The target itself is never counted against itself.
+// Preconditions (checked by evaluate_ranking, asserted here): excluded.size() == scores.size(),
+// target < scores.size(), every score finite. Cost O(n_items). Never throws.
+template <class T>
+std::size_t rank_of_item(vector_view<const T> scores, std::size_t target,
+                         vector_view<const unsigned char> excluded,
+                         tie_rule ties = tie_rule::lowest_id_first) noexcept {
+  BRMRS_ASSERT(excluded.size() == scores.size() && target < scores.size());
+  const T st = scores[target];
+  std::size_t ahead = 0;
+  const std::size_t n = scores.size();
+  if (ties == tie_rule::pessimistic) {
+    for (std::size_t j = 0; j < n; ++j) ahead += (!excluded[j] && scores[j] >= st) ? 1u : 0u;
+    ahead -= excluded[target] ? 0u : 1u;  // the target itself satisfied >=
+  } else {
+    for (std::size_t j = 0; j < target; ++j) ahead += (!excluded[j] && scores[j] >= st) ? 1u : 0u;
+    for (std::size_t j = target + 1; j < n; ++j) ahead += (!excluded[j] && scores[j] > st) ? 1u : 0u;
+  }
+  return ahead + 1;
+}
+
+namespace detail {
+
+inline double discount(std::size_t rank) { return 1.0 / std::log2(double(rank) + 1.0); }
+
+template <class Id>
+void check_eval_stores(const interactions<Id>& held_out, const std::vector<const interactions<Id>*>& excluded) {
+  constexpr const char* fn = "brmrs::evaluate_ranking";
+  for (std::size_t e = 0; e < excluded.size(); ++e) {
+    if (excluded[e] == nullptr) throw_invalid_argument(fn, ": excluded[", e, "] is null");
+    if (excluded[e]->n_users() != held_out.n_users() || excluded[e]->n_items() != held_out.n_items())
+      throw_invalid_argument(fn, ": excluded[", e, "] is ", excluded[e]->n_users(), " users x ",
+                             excluded[e]->n_items(), " items but held_out is ", held_out.n_users(),
+                             " x ", held_out.n_items());
+  }
+  for (std::size_t u = 0; u < held_out.n_users(); ++u) {
+    const auto items = held_out.items_of(u);
+    for (std::size_t p = 0; p < items.size(); ++p)
+      for (std::size_t e = 0; e < excluded.size(); ++e)
+        if (excluded[e]->contains(u, static_cast<std::size_t>(items[p])))
+          throw_invalid_argument(fn, ": held-out pair (user ", u, ", item ", printable(items[p]),
+                                 ") is also in excluded[", e,
+                                 "]: its rank among the non-excluded items is undefined");
+  }
+}
+
+}  // namespace detail
+
+// Ranks every held-out pair of `held_out` under each of n_scorers scorers, excluding the items
+// of every store in `excluded`, and returns Recall@K, NDCG@K and the hit patterns (see the
+// header comment). score_user(u, scores) is called once per user with >= 1 held-out item and
+// must fill scores (a matrix_view<T>, n_scorers x n_items, rows contiguous): row s = scorer s,
+// the fused scorer last.
+template <class T, class Id, class ScoreFn>
+ranking_report evaluate_ranking(std::size_t n_scorers, const interactions<Id>& held_out,
+                                const std::vector<const interactions<Id>*>& excluded, ScoreFn&& score_user,
+                                const ranking_options& options = {}) {
+  constexpr const char* fn = "brmrs::evaluate_ranking";
+  if (n_scorers < 2 || n_scorers > 16)
+    detail::throw_invalid_argument(fn, ": n_scorers = ", n_scorers,
+                                   " must be in [2, 16] (M >= 1 modalities and the fused scorer last)");
+  if (options.ks.empty()) detail::throw_invalid_argument(fn, ": options.ks is empty");
+  for (std::size_t k = 0; k < options.ks.size(); ++k)
+    if (options.ks[k] == 0) detail::throw_invalid_argument(fn, ": options.ks[", k, "] = 0 must be >= 1");
+  detail::check_eval_stores(held_out, excluded);
+
+  const std::size_t n_users = held_out.n_users(), n_items = held_out.n_items();
+  const std::size_t S = n_scorers, nk = options.ks.size();
+  const std::size_t n_patterns = std::size_t(1) << S;
+
+  std::vector<std::size_t> eval_users;
+  for (std::size_t u = 0; u < n_users; ++u)
+    if (held_out.degree(u) > 0) eval_users.push_back(u);
+  const std::size_t n_eval = eval_users.size();
+
+  // Per evaluated user: recall and ndcg per (scorer, k) and the hit mask of each held-out pair
+  // per k (pairs laid out in CSR order of held_out).
+  std::vector<double> user_recall(n_eval * S * nk), user_ndcg(n_eval * S * nk);
+  std::vector<std::size_t> pair_offset(n_eval + 1, 0);
+  for (std::size_t e = 0; e < n_eval; ++e) pair_offset[e + 1] = pair_offset[e] + held_out.degree(eval_users[e]);
+  std::vector<std::uint32_t> pair_mask(pair_offset[n_eval] * nk, 0);
+  // First non-finite score per user: scorer, item (n_items when none).
+  std::vector<std::size_t> bad_scorer(n_eval, 0), bad_item(n_eval, n_items);
+  std::vector<T> bad_value(n_eval, T(0));
+
+  const long long n_eval_ll = static_cast<long long>(n_eval);
+  const bool par = options.parallel;
+  (void)par;
+#if BRMRS_HAS_OPENMP
+#pragma omp parallel if (par)
+#endif
+  {
+    std::vector<T> scores(S * n_items);
+    std::vector<unsigned char> mask(n_items, 0);
+    std::vector<std::size_t> ranks;
+#if BRMRS_HAS_OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (long long ei = 0; ei < n_eval_ll; ++ei) {
+      const std::size_t e = static_cast<std::size_t>(ei);
+      const std::size_t u = eval_users[e];
+      score_user(u, matrix_view<T>(scores.data(), S, n_items));
+      bool finite = true;
+      for (std::size_t s = 0; s < S && finite; ++s)
+        for (std::size_t j = 0; j < n_items; ++j)
+          if (!std::isfinite(scores[s * n_items + j])) {
+            bad_scorer[e] = s;
+            bad_item[e] = j;
+            bad_value[e] = scores[s * n_items + j];
+            finite = false;
+            break;
+          }
+      if (!finite) continue;
+      for (const auto* ex : excluded)
+        for (const Id i : ex->items_of(u)) mask[static_cast<std::size_t>(i)] = 1;
+      const auto items = held_out.items_of(u);
+      const std::size_t h = items.size();
+      ranks.assign(S * h, 0);
+      for (std::size_t s = 0; s < S; ++s) {
+        const vector_view<const T> row(scores.data() + s * n_items, n_items);
+        for (std::size_t p = 0; p < h; ++p)
+          ranks[s * h + p] = rank_of_item(row, static_cast<std::size_t>(items[p]),
+                                          vector_view<const unsigned char>(mask.data(), n_items), options.ties);
+      }
+      for (std::size_t k = 0; k < nk; ++k) {
+        const std::size_t K = options.ks[k];
+        double idcg = 0.0;
+        for (std::size_t r = 1; r <= std::min(h, K); ++r) idcg += detail::discount(r);
+        for (std::size_t s = 0; s < S; ++s) {
+          std::size_t hits = 0;
+          double dcg = 0.0;
+          for (std::size_t p = 0; p < h; ++p) {
+            const std::size_t r = ranks[s * h + p];
+            if (r <= K) {
+              ++hits;
+              dcg += detail::discount(r);
+              pair_mask[(pair_offset[e] + p) * nk + k] |= (1u << s);
+            }
+          }
+          user_recall[(e * S + s) * nk + k] = double(hits) / double(h);
+          user_ndcg[(e * S + s) * nk + k] = dcg / idcg;
+        }
+      }
+      for (const auto* ex : excluded)
+        for (const Id i : ex->items_of(u)) mask[static_cast<std::size_t>(i)] = 0;
+    }
+  }
+
+  for (std::size_t e = 0; e < n_eval; ++e)
+    if (bad_item[e] != n_items)
+      detail::throw_invalid_argument(fn, ": score of user ", eval_users[e], ", scorer ", bad_scorer[e],
+                                     ", item ", bad_item[e], " = ", bad_value[e], " is not finite");
+
+  ranking_report rep;
+  rep.ks = options.ks;
+  rep.n_scorers = S;
+  rep.users = n_eval;
+  rep.pairs = pair_offset[n_eval];
+  rep.recall.assign(S * nk, 0.0);
+  rep.ndcg.assign(S * nk, 0.0);
+  rep.pattern_counts.assign(nk * n_patterns, 0);
+  for (std::size_t e = 0; e < n_eval; ++e)  // fixed (user) order: thread-count independent
+    for (std::size_t i = 0; i < S * nk; ++i) {
+      rep.recall[i] += user_recall[e * S * nk + i];
+      rep.ndcg[i] += user_ndcg[e * S * nk + i];
+    }
+  if (n_eval > 0)
+    for (std::size_t i = 0; i < S * nk; ++i) {
+      rep.recall[i] /= double(n_eval);
+      rep.ndcg[i] /= double(n_eval);
+    }
+  for (std::size_t p = 0; p < rep.pairs; ++p)
+    for (std::size_t k = 0; k < nk; ++k) ++rep.pattern_counts[k * n_patterns + pair_mask[p * nk + k]];
+  return rep;
+}
+
+BRMRS_END_NAMESPACE
