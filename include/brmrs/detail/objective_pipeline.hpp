@@ -61,6 +61,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -375,6 +376,104 @@ inline int pipeline_max_threads() { return 1; }
 inline int pipeline_thread_num() { return 0; }
 #endif
 
+// Whether a kernel policy advertises how far ahead it prefetches inside an example
+// (P::prefetch_distance) and above which table footprint prefetching pays (P::prefetch_min_bytes).
+template <class P, class = void>
+struct policy_has_prefetch_distance : std::false_type {};
+template <class P>
+struct policy_has_prefetch_distance<P, std::void_t<decltype(P::prefetch_distance)>> : std::true_type {};
+template <class P, class = void>
+struct policy_has_prefetch_min_bytes : std::false_type {};
+template <class P>
+struct policy_has_prefetch_min_bytes<P, std::void_t<decltype(P::prefetch_min_bytes)>> : std::true_type {};
+
+// How many leading pool slots of the next example to prefetch while the current one is scored:
+// the policy's own look-ahead (8 for a policy that names none), capped at K, and 0 when the item
+// tables fit the policy's "in cache" size (prefetching rows that are already cached only costs).
+// A hint: it never changes a result.
+template <class P, class T>
+std::size_t pool_prefetch_lead(std::size_t M, std::size_t n_items, const std::size_t* item_stride, std::size_t K) {
+  std::size_t lead = 8;
+  if constexpr (policy_has_prefetch_distance<P>::value) lead = P::prefetch_distance;
+  if (lead > K) lead = K;
+  if constexpr (policy_has_prefetch_min_bytes<P>::value) {
+    std::size_t row_bytes = 0;
+    for (std::size_t m = 0; m < M; ++m) row_bytes += item_stride[m] * sizeof(T);
+    if (!(n_items * row_bytes > P::prefetch_min_bytes)) lead = 0;
+  }
+  return lead;
+}
+
+// Whether all n values are finite: one branch-free pass (vectorised by the compiler); the caller
+// scans position by position only when it fails, to find the first bad one.
+template <class T>
+bool all_finite(const T* v, std::size_t n) noexcept {
+  const T big = std::numeric_limits<T>::max();
+  unsigned bad = 0;
+  for (std::size_t i = 0; i < n; ++i) bad |= static_cast<unsigned>(!(std::fabs(v[i]) <= big));  // NaN, ±inf
+  return bad == 0;
+}
+
+// Grows v to at least n elements (never shrinks) and returns its data.
+template <class V>
+auto grow_to(V& v, std::size_t n) -> decltype(v.data()) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+// The internal buffers of one run_objective call, kept per calling thread between calls
+// (thread_local): they only grow, to the largest call the thread has made, so a training loop
+// stops paying for allocation, page faults and page clearing per batch (~190 KB for W, 7 MB more
+// when only table gradients are requested; docs/performance.md). Every element a call reads is written by that call
+// first, so results never depend on what a previous call left. OpenMP worker threads only use
+// the calling thread's buffers through pointers. A nested call on the same thread (none exists
+// today) gets a fresh local workspace instead (see workspace_lease).
+template <class T, class Id>
+struct objective_workspace {
+  std::vector<Id> ids;                       // neg_id (B), hard_id (B·M)
+  std::vector<T> values;                     // per-example gradients and terms, per-thread scratch
+  std::vector<std::size_t> best;             // per-thread argmax slots
+  std::vector<const T*> urow;                // per-thread user-row pointers
+  std::vector<unsigned char> degraded;       // B
+  std::vector<example_fault<T>> fault;       // B
+  std::vector<T> own_rows;                   // gradient rows when only tables are requested
+  std::vector<scatter_item<T>> items;        // scatter lists, every destination group
+  bool busy = false;
+};
+
+template <class T, class Id>
+class workspace_lease {
+ public:
+  workspace_lease() {
+    static thread_local objective_workspace<T, Id> tls;
+    if (!tls.busy) {
+      ws_ = &tls;
+      tls.busy = true;
+    } else {
+      local_.reset(new objective_workspace<T, Id>());
+      ws_ = local_.get();
+    }
+  }
+  ~workspace_lease() {
+    if (!local_) ws_->busy = false;
+  }
+  workspace_lease(const workspace_lease&) = delete;
+  workspace_lease& operator=(const workspace_lease&) = delete;
+  objective_workspace<T, Id>& operator*() const noexcept { return *ws_; }
+
+ private:
+  objective_workspace<T, Id>* ws_ = nullptr;
+  std::unique_ptr<objective_workspace<T, Id>> local_;
+};
+
+// How many examples ahead phase 2 prefetches the rows it reads (BRMRS_BACKWARD_PREFETCH_AHEAD
+// overrides it at compile time). A hint: results never depend on it.
+#ifdef BRMRS_BACKWARD_PREFETCH_AHEAD
+constexpr std::size_t backward_prefetch_ahead = BRMRS_BACKWARD_PREFETCH_AHEAD;
+#else
+constexpr std::size_t backward_prefetch_ahead = 2;
+#endif
+
 // The whole objective on the CPU with kernel policy P. Public entry: compute_objective.
 template <class P, class T, class Id>
 objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& bt, const objective_config<T>& cfg,
@@ -394,20 +493,34 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
   }
   const std::size_t* dims = sh.dims.data();
 
-  // Phase-1 results, one slot per example (structure of arrays).
-  std::vector<Id> neg_id(B), hard_id(B * M);
-  std::vector<T> g_pos(B * M), g_neg(B * M), g_cross(B * M * M), g_pos_f(B), g_neg_f(B);
-  std::vector<T> t_bpr(B), t_chns(B), t_syn(B), t_l2(B);
-  std::vector<unsigned char> degraded(B);
-  std::vector<example_fault<T>> fault(B);
-
-  // Per-thread scratch, allocated up front: nothing in a parallel region may allocate or throw.
+  // Phase-1 results, one slot per example (structure of arrays), and per-thread scratch: all in
+  // the calling thread's persistent workspace, sized up front (nothing in a parallel region may
+  // allocate or throw).
+  workspace_lease<T, Id> lease;
+  objective_workspace<T, Id>& ws = *lease;
   const int n_threads = pipeline_max_threads();
   const std::size_t nt = static_cast<std::size_t>(n_threads);
   const std::size_t per_thread = M * K + 2 * M + M * M;
-  std::vector<T> scratch(nt * per_thread);
-  std::vector<std::size_t> best_scratch(nt * M);
-  std::vector<const T*> urow_scratch(nt * M);
+  Id* const neg_id = grow_to(ws.ids, B + B * M);
+  Id* const hard_id = neg_id + B;
+  T* const g_pos = grow_to(ws.values, 2 * B * M + B * M * M + 6 * B + nt * per_thread);
+  T* const g_neg = g_pos + B * M;
+  T* const g_cross = g_neg + B * M;
+  T* const g_pos_f = g_cross + B * M * M;
+  T* const g_neg_f = g_pos_f + B;
+  T* const t_bpr = g_neg_f + B;
+  T* const t_chns = t_bpr + B;
+  T* const t_syn = t_chns + B;
+  T* const t_l2 = t_syn + B;
+  T* const scratch = t_l2 + B;
+  unsigned char* const degraded = grow_to(ws.degraded, B);
+  example_fault<T>* const fault = grow_to(ws.fault, B);
+  std::size_t* const best_scratch = grow_to(ws.best, nt * M);
+  const T** const urow_scratch = grow_to(ws.urow, nt * M);
+  // The next example's first pool rows are requested while the current one is scored (only for
+  // tables beyond the cache, as the policy decides inside an example).
+  const std::size_t lead = pool_prefetch_lead<P, T>(M, sh.n_items, item_stride.data(), K);
+  const bool explicit_neg = !bt.negatives.empty();
 
   const example_loss_params<T> params{cfg.lambda_bpr, cfg.lambda_hard, cfg.lambda_synergy, cfg.theta, cfg.tau,
                                       scale, cfg.synergy_mode};
@@ -419,13 +532,14 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
   for (long long bl = 0; bl < Bl; ++bl) {
     const std::size_t b = static_cast<std::size_t>(bl);
     const std::size_t tid = static_cast<std::size_t>(pipeline_thread_num());
-    T* scores = scratch.data() + tid * per_thread;
+    T* scores = scratch + tid * per_thread;
     T* pos = scores + M * K;
     T* neg = pos + M;
     T* cross = neg + M;
-    std::size_t* best = best_scratch.data() + tid * M;
-    const T** urow = urow_scratch.data() + tid * M;
+    std::size_t* best = best_scratch + tid * M;
+    const T** urow = urow_scratch + tid * M;
     example_fault<T>& f = fault[b];
+    f = example_fault<T>{};
 
     const std::size_t u = static_cast<std::size_t>(bt.users[b]);
     const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
@@ -437,24 +551,35 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
     neg_id[b] = in_id;
     for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
     if (b + 1 < B) {
-      // The next example's user and positive rows: a hint only (the pool rows are the policy's
-      // business inside select_hard; the next negative would cost a Philox draw to locate).
+      // The next example's rows, a hint only: its user, positive and explicit negative rows
+      // (a pool negative is a pool row, read by select_hard anyway) in every table, and its
+      // first `lead` pool rows, which would otherwise start each example cold (inside an
+      // example the policy prefetches its own pool rows ahead).
       const std::size_t u1 = static_cast<std::size_t>(bt.users[b + 1]);
       const std::size_t ip1 = static_cast<std::size_t>(bt.positives[b + 1]);
+      const Id* pool1 = bt.pools.row(b + 1);
       for (std::size_t m = 0; m < M; ++m) {
         P::prefetch_row(tables.user[m].row(u1), dims[m]);
         P::prefetch_row(tables.item[m].row(ip1), dims[m]);
+        if (explicit_neg) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(bt.negatives[b + 1])), dims[m]);
+        for (std::size_t k = 0; k < lead; ++k)
+          P::prefetch_row(item_base[m] + static_cast<std::size_t>(pool1[k]) * item_stride[m], dims[m]);
       }
+      P::prefetch_row(tables.fused_user.row(u1), d_f);
+      P::prefetch_row(tables.fused_item.row(ip1), d_f);
+      if (explicit_neg) P::prefetch_row(tables.fused_item.row(static_cast<std::size_t>(bt.negatives[b + 1])), d_f);
     }
 
     P::select_hard(Mi, urow, item_base.data(), item_stride.data(), dims, pool, K, scores, best);
-    for (std::size_t m = 0; m < M && f.kind == 0; ++m)
-      for (std::size_t k = 0; k < K; ++k)
-        if (!std::isfinite(scores[m * K + k])) {
-          f = {1, static_cast<int>(m), k, scores[m * K + k]};
-          break;
-        }
-    if (f.kind != 0) continue;
+    if (!all_finite(scores, M * K)) {
+      for (std::size_t m = 0; m < M && f.kind == 0; ++m)
+        for (std::size_t k = 0; k < K; ++k)
+          if (!std::isfinite(scores[m * K + k])) {
+            f = {1, static_cast<int>(m), k, scores[m * K + k]};
+            break;
+          }
+      continue;
+    }
 
     for (std::size_t m = 0; m < M; ++m) {
       pos[m] = P::dot(urow[m], tables.item[m].row(ip), dims[m]);
@@ -472,8 +597,8 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
     if (!std::isfinite(neg_f) && f.kind == 0) f = {5, -1, 0, neg_f};
     if (f.kind != 0) continue;
 
-    const example_terms<T> t = example_loss_and_grad(Mi, pos, neg, pos_f, neg_f, cross, params, &g_pos[b * M],
-                                                     &g_neg[b * M], g_pos_f[b], g_neg_f[b], &g_cross[b * M * M]);
+    const example_terms<T> t = example_loss_and_grad(Mi, pos, neg, pos_f, neg_f, cross, params, g_pos + b * M,
+                                                     g_neg + b * M, g_pos_f[b], g_neg_f[b], g_cross + b * M * M);
     t_bpr[b] = t.bpr;
     t_chns[b] = t.chns;
     t_syn[b] = t.synergy;
@@ -525,13 +650,12 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
     throw_invalid_argument(objective_fn, ": the reduced loss = ", res.loss, " is not finite");
 
   // Internal row buffers when only table gradients are wanted. Allocated before the first write.
-  std::vector<T> own_rows;
+  // They live in the workspace too (6.8 MB for W: allocating them per call costs page faults).
   gradient_rows<T> rows = out.rows;
   if (sh.want_tables && !sh.want_rows) {
     std::size_t total = 3 * B * d_f;
     for (std::size_t m = 0; m < M; ++m) total += (3 + M) * B * sh.dims[m];
-    own_rows.resize(total);
-    T* p = own_rows.data();
+    T* p = grow_to(ws.own_rows, total);
     rows.user.resize(M);
     rows.positive.resize(M);
     rows.negative.resize(M);
@@ -553,10 +677,13 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
     p += B * d_f;
     rows.fused_negative = matrix_view<T>(p, B, d_f);
   }
-  // Scatter lists, also allocated before the first write (see write_table_gradients).
+  // Scatter lists, also allocated before the first write (see write_table_gradients): one
+  // contiguous run of the workspace's item buffer per destination group.
   struct dest_group {
     matrix_view<T> dest;
-    std::vector<scatter_item<T>> items;
+    scatter_item<T>* items = nullptr;
+    std::size_t n = 0;
+    void push_back(scatter_item<T> e) noexcept { items[n++] = e; }
   };
   std::vector<dest_group> groups;
   std::vector<int> user_group(M, -1), item_group(M, -1);
@@ -568,7 +695,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
         if (d.data() == v.data() && d.rows() == v.rows() && d.cols() == v.cols() && d.stride() == v.stride())
           return static_cast<int>(g);
       }
-      groups.push_back({v, {}});
+      groups.push_back({v, nullptr, 0});
       return static_cast<int>(groups.size() - 1);
     };
     for (std::size_t m = 0; m < M; ++m) user_group[m] = group_of(out.tables.user[m]);
@@ -582,7 +709,13 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
     }
     count[static_cast<std::size_t>(fu_group)] += B;
     count[static_cast<std::size_t>(fi_group)] += 2 * B;
-    for (std::size_t g = 0; g < groups.size(); ++g) groups[g].items.reserve(count[g]);
+    std::size_t total_items = 0;
+    for (std::size_t g = 0; g < groups.size(); ++g) total_items += count[g];
+    scatter_item<T>* next = grow_to(ws.items, total_items);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      groups[g].items = next;
+      next += count[g];
+    }
   }
 
   // ── Phase 2: nothing below throws. ──
@@ -602,6 +735,24 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
 #endif
     for (long long bl = 0; bl < Bl; ++bl) {
       const std::size_t b = static_cast<std::size_t>(bl);
+      if (b + backward_prefetch_ahead < B) {
+        // The rows example b + backward_prefetch_ahead will read (a hint: phase 1 touched them
+        // long ago, and the user tables are out of cache even when the item tables are not).
+        const std::size_t b1 = b + backward_prefetch_ahead;
+        const std::size_t u1 = static_cast<std::size_t>(bt.users[b1]);
+        const std::size_t ip1 = static_cast<std::size_t>(bt.positives[b1]);
+        const std::size_t in1 = static_cast<std::size_t>(neg_id[b1]);
+        for (std::size_t m = 0; m < M; ++m) {
+          P::prefetch_row(tables.user[m].row(u1), dims[m]);
+          P::prefetch_row(tables.item[m].row(ip1), dims[m]);
+          P::prefetch_row(tables.item[m].row(in1), dims[m]);
+          for (std::size_t c = 0; c < M; ++c)
+            if (c != m) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(hard_id[b1 * M + c])), dims[m]);
+        }
+        P::prefetch_row(tables.fused_user.row(u1), d_f);
+        P::prefetch_row(tables.fused_item.row(ip1), d_f);
+        P::prefetch_row(tables.fused_item.row(in1), d_f);
+      }
       const std::size_t u = static_cast<std::size_t>(bt.users[b]);
       const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
       const std::size_t in = static_cast<std::size_t>(neg_id[b]);
@@ -662,19 +813,19 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
       const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
       const std::size_t in = static_cast<std::size_t>(neg_id[b]);
       for (std::size_t m = 0; m < M; ++m)
-        groups[static_cast<std::size_t>(user_group[m])].items.push_back({u, rows.user[m].row(b)});
+        groups[static_cast<std::size_t>(user_group[m])].push_back({u, rows.user[m].row(b)});
       for (std::size_t m = 0; m < M; ++m) {
-        auto& it = groups[static_cast<std::size_t>(item_group[m])].items;
+        auto& it = groups[static_cast<std::size_t>(item_group[m])];
         it.push_back({ip, rows.positive[m].row(b)});
         it.push_back({in, rows.negative[m].row(b)});
         for (std::size_t c = 0; c < M; ++c)
           if (c != m) it.push_back({static_cast<std::size_t>(hard_id[b * M + c]), rows.hard[m].row(b * M + c)});
       }
-      groups[static_cast<std::size_t>(fu_group)].items.push_back({u, rows.fused_user.row(b)});
-      groups[static_cast<std::size_t>(fi_group)].items.push_back({ip, rows.fused_positive.row(b)});
-      groups[static_cast<std::size_t>(fi_group)].items.push_back({in, rows.fused_negative.row(b)});
+      groups[static_cast<std::size_t>(fu_group)].push_back({u, rows.fused_user.row(b)});
+      groups[static_cast<std::size_t>(fi_group)].push_back({ip, rows.fused_positive.row(b)});
+      groups[static_cast<std::size_t>(fi_group)].push_back({in, rows.fused_negative.row(b)});
     }
-    for (auto& g : groups) scatter_add(g.dest, g.items.data(), g.items.size());
+    for (auto& g : groups) scatter_add(g.dest, g.items, g.n);
   }
   return res;
 }

@@ -44,36 +44,16 @@ BRMRS_BEGIN_NAMESPACE
 namespace backend {
 namespace simd {
 
-// Whether a policy advertises how far ahead it prefetches inside an example.
-template <class P, class = void>
-struct has_prefetch_distance : std::false_type {};
+// Whether a policy advertises how far ahead it prefetches inside an example (detail/objective_pipeline.hpp).
 template <class P>
-struct has_prefetch_distance<P, std::void_t<decltype(P::prefetch_distance)>> : std::true_type {};
-
-template <class P, class = void>
-struct has_prefetch_min_bytes : std::false_type {};
+using has_prefetch_distance = detail::policy_has_prefetch_distance<P>;
 template <class P>
-struct has_prefetch_min_bytes<P, std::void_t<decltype(P::prefetch_min_bytes)>> : std::true_type {};
+using has_prefetch_min_bytes = detail::policy_has_prefetch_min_bytes<P>;
 
 struct select_shape {
   std::size_t M = 0, B = 0, K = 0, n_users = 0, n_items = 0;
   std::vector<std::size_t> dims;
 };
-
-// Ids in [0, n): one branch-free min/max pass (vectorised by the compiler), and only when it
-// fails the position-by-position check that names the offending id.
-template <class Id>
-bool ids_in_range(const Id* p, std::size_t count, std::size_t n) {
-  if (count == 0) return true;
-  Id lo = p[0], hi = p[0];
-  for (std::size_t i = 1; i < count; ++i) {
-    lo = p[i] < lo ? p[i] : lo;
-    hi = p[i] > hi ? p[i] : hi;
-  }
-  if constexpr (std::is_signed_v<Id>)
-    if (lo < 0) return false;
-  return static_cast<std::size_t>(hi) < n;
-}
 
 // The checks compute_objective makes on the tables and the batch that the selection depends on
 // (the fused tables and i+ / i- are not read here); throws before anything is written.
@@ -115,14 +95,9 @@ select_shape validate_selection(const char* fn, const dot_tables<T>& tables, con
   if (b.pools.data() == nullptr) detail::throw_invalid_argument(fn, ": batch.pools.data is null");
   if (b.pools.stride() < s.K)
     detail::throw_invalid_argument(fn, ": batch.pools.stride = ", b.pools.stride(), " is smaller than K = ", s.K);
-  if (!ids_in_range(b.users.data(), s.B, s.n_users)) detail::check_ids_in_range(fn, "batch.users", b.users, s.n_users);
-  bool pools_ok = true;
-  if (b.pools.stride() == s.K) {
-    pools_ok = ids_in_range(b.pools.data(), s.B * s.K, s.n_items);
-  } else {
-    for (std::size_t r = 0; r < s.B && pools_ok; ++r) pools_ok = ids_in_range(b.pools.row(r), s.K, s.n_items);
-  }
-  if (!pools_ok) detail::check_ids_in_range(fn, "batch.pools", b.pools, s.n_items);
+  // One branch-free min/max pass each; the position-by-position scan only to name a bad id.
+  detail::check_ids_in_range(fn, "batch.users", b.users, s.n_users);
+  detail::check_ids_in_range(fn, "batch.pools", b.pools, s.n_items);
   return s;
 }
 
@@ -164,17 +139,9 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
   std::vector<T> scratch(static_cast<std::size_t>(n_threads) * per_thread);
   std::vector<std::size_t> best_scratch(static_cast<std::size_t>(n_threads) * M);
   std::vector<const T*> urow_scratch(static_cast<std::size_t>(n_threads) * M);
-  // How many leading pool slots of the next example to request: the policy's own look-ahead.
-  std::size_t lead = 8;
-  if constexpr (has_prefetch_distance<Policy>::value) lead = Policy::prefetch_distance;
-  if (lead > K) lead = K;
-  // The item rows of the next example are prefetched only for tables beyond the caches (the
-  // same test the SIMD policy applies inside an example).
-  if constexpr (has_prefetch_min_bytes<Policy>::value) {
-    std::size_t row_bytes = 0;
-    for (std::size_t m = 0; m < M; ++m) row_bytes += item_stride[m] * sizeof(T);
-    lead = sh.n_items * row_bytes > Policy::prefetch_min_bytes ? lead : 0;
-  }
+  // How many leading pool slots of the next example to request: the policy's own look-ahead,
+  // and none for tables that sit in cache (the same test the SIMD policy applies inside an example).
+  const std::size_t lead = detail::pool_prefetch_lead<Policy, T>(M, sh.n_items, item_stride.data(), K);
   const long long Bl = static_cast<long long>(B);
 
 #if BRMRS_HAS_OPENMP
