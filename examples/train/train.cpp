@@ -1,0 +1,662 @@
+// examples/train/train.cpp — brmrs_train: trains a small multimodal recommender with the brmrs
+// sampler and objective (Adam, hand-written backward pass through the item projections, Eigen for
+// the dense parts), evaluates it by full ranking, and runs the ablation
+//   bpr      fused BPR only                       (λ_bpr = 1, λ_h = 0, λ_s = 0)
+//   chns     + cross-modal hard negatives         (λ_bpr = 1, λ_h = h, λ_s = 0)
+//   synergy  + synergy-aware loss                 (λ_bpr = 1, λ_h = 0, λ_s = s)
+//   full     all three                            (λ_bpr = 1, λ_h = h, λ_s = s)
+// with h = --lambda-hard, s = --lambda-synergy (default 0.1 each: the better of {0.1, 1} on the
+// synthetic data's validation split, docs/results.md), over several seeds, printing and writing
+// mean ± standard deviation.
+//
+// Data: by default the embedded synthetic set (synthetic.hpp, generated from --data-seed); with
+// --data DIR an MMRec folder: its .inter file and one .npy per modality named by --modalities
+// (float16/32/64; other dtypes are refused by brmrs::read_npy).
+// Outputs in --out (default out/train): curves.csv (per epoch), results.csv (per run, validation
+// at the best epoch and test), summary.csv (mean, std over seeds), curves.png (gnuplot, mean
+// validation Recall@20 per epoch and variant). Model selection: the epoch with the best
+// validation Recall@20 of the fused scorer; test is evaluated once, on that epoch's parameters.
+// `brmrs_train --help` lists every option.
+#include <brmrs/eval.hpp>
+#include <brmrs/interactions.hpp>
+#include <brmrs/io/mmrec.hpp>
+#include <brmrs/io/npy.hpp>
+#include <brmrs/objective.hpp>
+#include <brmrs/sampler.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+#include "model.hpp"
+#include "synthetic.hpp"
+
+#ifndef BRMRS_TRAIN_GNUPLOT_SCRIPT
+#define BRMRS_TRAIN_GNUPLOT_SCRIPT "plot_curves.gp"
+#endif
+
+namespace te = train_example;
+using T = float;
+using mat = te::mat<T>;
+
+namespace {
+
+struct options {
+  std::string data_dir, inter_file, out_dir = "out/train", gnuplot_script = BRMRS_TRAIN_GNUPLOT_SCRIPT;
+  std::vector<std::string> modalities, variants{"bpr", "chns", "synergy", "full"};
+  std::size_t epochs = 50, seeds = 3, seed0 = 1, batch = 1024, pool = 32, dim = 32;
+  double lr = 0.01, l2 = 3e-2, theta = 0.1, lambda_hard = 0.1, lambda_synergy = 0.1;
+  bool plot = true, skip_if_missing = false, self_check = false, quiet = false, separate = true;
+  te::synthetic_options synth;
+};
+
+[[noreturn]] void usage(int code) {
+  std::cout <<
+      R"(brmrs_train — trains a multimodal recommender with the brmrs objective and runs the ablation.
+
+Usage: brmrs_train [options]
+  --data DIR            MMRec folder (.inter + one .npy per modality); default: embedded synthetic data
+  --inter FILE          the .inter file (default: the only *.inter in DIR)
+  --modalities A,B      feature files in DIR, by name with or without .npy (required with --data)
+  --variants LIST       subset of bpr,chns,synergy,full (default: all four)
+  --epochs N            epochs per run (default 50)
+  --seeds N             seeds per variant (default 3), --seed0 S first seed (default 1)
+  --batch B --pool K --dim d   batch size (1024), pool size K (32), width d of each block (32)
+  --lr X --l2 X --theta X      Adam step (0.01), brmrs λ_reg (3e-2), synergy margin θ (0.1)
+  --lambda-hard X --lambda-synergy X   weights used by the variants that turn the term on (0.1, 0.1)
+  --users N --items N --data-seed S    synthetic data size (1200, 1000) and seed (7)
+  --fusion separate|sum fused user row of its own (default) or the sum of the branch blocks (model.hpp)
+  --out DIR             output folder (default out/train)
+  --no-plot             do not call gnuplot
+  --skip-if-missing     with --data: print SKIP and exit 77 when DIR does not exist
+  --self-check          compare the model's gradients with finite differences and exit
+  --quiet               no progress bar
+)";
+  std::exit(code);
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  auto need = [&](int& i) -> std::string {
+    if (i + 1 >= argc) {
+      std::cerr << "brmrs_train: " << argv[i] << " needs a value\n";
+      std::exit(2);
+    }
+    return argv[++i];
+  };
+  auto num = [&](int& i) -> double {
+    const std::string flag = argv[i], v = need(i);
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() || *end != '\0') {
+      std::cerr << "brmrs_train: " << flag << " = \"" << v << "\" is not a number\n";
+      std::exit(2);
+    }
+    return x;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") usage(0);
+    else if (a == "--data") o.data_dir = need(i);
+    else if (a == "--inter") o.inter_file = need(i);
+    else if (a == "--modalities") o.modalities = split_list(need(i));
+    else if (a == "--variants") o.variants = split_list(need(i));
+    else if (a == "--epochs") o.epochs = std::size_t(num(i));
+    else if (a == "--seeds") o.seeds = std::size_t(num(i));
+    else if (a == "--seed0") o.seed0 = std::size_t(num(i));
+    else if (a == "--batch") o.batch = std::size_t(num(i));
+    else if (a == "--pool") o.pool = std::size_t(num(i));
+    else if (a == "--dim") o.dim = std::size_t(num(i));
+    else if (a == "--lr") o.lr = num(i);
+    else if (a == "--l2") o.l2 = num(i);
+    else if (a == "--theta") o.theta = num(i);
+    else if (a == "--lambda-hard") o.lambda_hard = num(i);
+    else if (a == "--lambda-synergy") o.lambda_synergy = num(i);
+    else if (a == "--users") o.synth.n_users = std::size_t(num(i));
+    else if (a == "--items") o.synth.n_items = std::size_t(num(i));
+    else if (a == "--data-seed") o.synth.seed = std::uint64_t(num(i));
+    else if (a == "--out") o.out_dir = need(i);
+    else if (a == "--gnuplot-script") o.gnuplot_script = need(i);
+    else if (a == "--no-plot") o.plot = false;
+    else if (a == "--fusion") {
+      const std::string f = need(i);
+      if (f != "separate" && f != "sum") {
+        std::cerr << "brmrs_train: --fusion " << f << " must be separate or sum\n";
+        std::exit(2);
+      }
+      o.separate = f == "separate";
+    }
+    else if (a == "--skip-if-missing") o.skip_if_missing = true;
+    else if (a == "--self-check") o.self_check = true;
+    else if (a == "--quiet") o.quiet = true;
+    else {
+      std::cerr << "brmrs_train: unknown option " << a << " (see --help)\n";
+      std::exit(2);
+    }
+  }
+  for (const auto& v : o.variants)
+    if (v != "bpr" && v != "chns" && v != "synergy" && v != "full") {
+      std::cerr << "brmrs_train: unknown variant " << v << " (bpr, chns, synergy, full)\n";
+      std::exit(2);
+    }
+  if (o.epochs == 0 || o.seeds == 0 || o.batch == 0 || o.pool == 0 || o.dim == 0) {
+    std::cerr << "brmrs_train: --epochs, --seeds, --batch, --pool and --dim must be >= 1\n";
+    std::exit(2);
+  }
+  return o;
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+void make_dirs(const std::string& p) {
+  std::string cur;
+  for (std::size_t i = 0; i <= p.size(); ++i) {
+    if (i == p.size() || p[i] == '/') {
+      if (!cur.empty()) ::mkdir(cur.c_str(), 0755);
+    }
+    if (i < p.size()) cur += p[i];
+  }
+}
+
+std::string stem(const std::string& path) {
+  std::string s = path.substr(path.find_last_of('/') + 1);
+  if (s.size() > 4 && s.compare(s.size() - 4, 4, ".npy") == 0) s.resize(s.size() - 4);
+  return s;
+}
+
+// Column z-scores over items (constant columns become 0): features of very different scales
+// (unit-norm sentence embeddings, raw VGGish activations) enter the projections alike.
+void standardise(mat& X) {
+  for (Eigen::Index c = 0; c < X.cols(); ++c) {
+    const double mean = X.col(c).template cast<double>().mean();
+    const double var = (X.col(c).template cast<double>().array() - mean).square().mean();
+    const double sd = var > 1e-24 ? std::sqrt(var) : 0.0;
+    for (Eigen::Index r = 0; r < X.rows(); ++r) X(r, c) = sd > 0 ? T((double(X(r, c)) - mean) / sd) : T(0);
+  }
+}
+
+brmrs::interactions<std::int32_t> widen(const brmrs::interactions<std::int32_t>& s, std::size_t n_items) {
+  const auto off = s.offsets();
+  const auto idx = s.indices();
+  return brmrs::interactions<std::int32_t>::from_csr(s.n_users(), n_items, std::vector<std::int64_t>(off.begin(), off.end()),
+                                                     std::vector<std::int32_t>(idx.begin(), idx.end()));
+}
+
+te::dataset load_data(const options& o) {
+  te::dataset ds;
+  std::string inter = o.inter_file;
+  if (inter.empty()) {
+    // The only *.inter in the folder.
+    const std::string cmd = "ls -1 \"" + o.data_dir + "\"/*.inter 2>/dev/null";
+    FILE* f = ::popen(cmd.c_str(), "r");
+    std::vector<std::string> found;
+    char buf[4096];
+    while (f != nullptr && std::fgets(buf, sizeof buf, f) != nullptr) {
+      std::string line(buf);
+      while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+      found.push_back(line);
+    }
+    if (f != nullptr) ::pclose(f);
+    if (found.size() != 1) {
+      std::cerr << "brmrs_train: " << o.data_dir << " holds " << found.size()
+                << " .inter files; name one with --inter\n";
+      std::exit(2);
+    }
+    inter = found[0];
+  } else if (inter.find('/') == std::string::npos) {
+    inter = o.data_dir + "/" + inter;
+  }
+  auto mm = brmrs::load_mmrec_inter(inter);
+  ds.name = stem(o.data_dir.back() == '/' ? o.data_dir.substr(0, o.data_dir.size() - 1) : o.data_dir);
+  ds.n_users = mm.n_users;
+  ds.n_items = mm.n_items;
+  if (o.modalities.size() < 2) {
+    std::cerr << "brmrs_train: --data needs --modalities with at least two .npy names, e.g. "
+                 "--modalities all-MiniLM-L6-v2,vggish\n";
+    std::exit(2);
+  }
+  std::size_t rows = 0;
+  for (const auto& name : o.modalities) {
+    std::string path = name.find('/') != std::string::npos ? name : o.data_dir + "/" + name;
+    if (!exists(path) && exists(path + ".npy")) path += ".npy";
+    const auto arr = brmrs::read_npy<T>(path);
+    std::cerr << "  modality " << stem(name) << ": " << arr.rows << " x " << arr.cols << " " << brmrs::to_string(arr.stored)
+              << " from " << path << "\n";
+    if (rows == 0) rows = arr.rows;
+    if (arr.rows != rows || arr.rows < mm.n_items) {
+      std::cerr << "brmrs_train: " << path << " has " << arr.rows << " rows; expected " << std::max(rows, mm.n_items)
+                << " (one per item id, every modality alike)\n";
+      std::exit(2);
+    }
+    mat X = Eigen::Map<const mat>(arr.data.data(), Eigen::Index(arr.rows), Eigen::Index(arr.cols));
+    for (Eigen::Index k = 0; k < X.size(); ++k)
+      if (!std::isfinite(X.data()[k])) {
+        std::cerr << "brmrs_train: " << path << " holds a non-finite value at row " << k / X.cols() << ", column "
+                  << k % X.cols() << "\n";
+        std::exit(2);
+      }
+    ds.features.push_back(std::move(X));
+    ds.modality_names.push_back(stem(name));
+  }
+  // Items that have features but appear in no split are still candidates.
+  if (rows > mm.n_items) {
+    mm.train = widen(mm.train, rows);
+    mm.validation = widen(mm.validation, rows);
+    mm.test = widen(mm.test, rows);
+    ds.n_items = rows;
+  }
+  ds.train = std::move(mm.train);
+  ds.validation = std::move(mm.validation);
+  ds.test = std::move(mm.test);
+  return ds;
+}
+
+struct variant_weights {
+  T bpr, hard, synergy;
+};
+
+variant_weights weights_of(const std::string& v, const options& o) {
+  const T h = T(o.lambda_hard), s = T(o.lambda_synergy);
+  if (v == "bpr") return {1, 0, 0};
+  if (v == "chns") return {1, h, 0};
+  if (v == "synergy") return {1, 0, s};
+  return {1, h, s};
+}
+
+// Full ranking of `held` (excluding the stores in `excluded`) under the M branch scorers and
+// the fused one.
+brmrs::ranking_report evaluate(const te::model<T>& m, const brmrs::interactions<std::int32_t>& held,
+                               const std::vector<const brmrs::interactions<std::int32_t>*>& excluded) {
+  std::vector<mat> S(m.M + 1);
+  for (std::size_t k = 0; k < m.M; ++k)
+    S[k].noalias() = m.P.middleCols(m.blk(k), m.dd()) * m.F.middleCols(m.blk(k), m.dd()).transpose();
+  S[m.M].noalias() = m.P.middleCols(Eigen::Index(m.fo), Eigen::Index(m.Df)) *
+                     m.F.middleCols(Eigen::Index(m.fo), Eigen::Index(m.Df)).transpose();
+  auto score = [&](std::size_t u, brmrs::matrix_view<T> out) {
+    for (std::size_t s = 0; s <= m.M; ++s) std::copy_n(S[s].row(Eigen::Index(u)).data(), m.n_items, out.row(s));
+  };
+  brmrs::ranking_options ro;
+  ro.ks = {10, 20};
+  return brmrs::evaluate_ranking<T>(m.M + 1, held, excluded, score, ro);
+}
+
+struct epoch_log {
+  std::size_t epoch;
+  double loss, bpr, chns, synergy, fdr, agreement, val_recall10, val_recall20, val_ndcg10, val_ndcg20, seconds;
+};
+
+struct run_result {
+  std::string variant;
+  std::size_t seed = 0, best_epoch = 0;
+  brmrs::ranking_report val, test;
+  double fdr = 0;  // training fusion degradation rate, mean over the best epoch's batches
+  std::vector<epoch_log> curve;
+};
+
+void progress(const std::string& tag, std::size_t epoch, std::size_t epochs, std::size_t step, std::size_t steps,
+              double loss) {
+  const int width = 30;
+  const int filled = int(double(width) * double(step) / double(steps));
+  std::fprintf(stderr, "\r%s epoch %2zu/%zu [", tag.c_str(), epoch, epochs);
+  for (int k = 0; k < width; ++k) std::fputc(k < filled ? '#' : '.', stderr);
+  std::fprintf(stderr, "] %3d%%  loss %.4f", int(100.0 * double(step) / double(steps)), loss);
+  std::fflush(stderr);
+}
+
+run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const options& o, const std::string& variant,
+                     std::size_t seed) {
+  using clock = std::chrono::steady_clock;
+  const bool tty = !o.quiet && ::isatty(::fileno(stderr));
+  const auto t0 = clock::now();
+  const std::size_t M = X.size(), d = o.dim;
+  te::model<T> model(ds.n_users, ds.n_items, X, d, seed * 1000003u + 17u, o.separate);
+  const variant_weights w = weights_of(variant, o);
+
+  // Training pairs in CSR order; shuffled every epoch.
+  std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
+  for (std::size_t u = 0; u < ds.n_users; ++u)
+    for (const auto i : ds.train.items_of(u)) pairs.emplace_back(std::int32_t(u), i);
+  std::mt19937_64 shuffle_rng(seed * 7919u + 3u);
+
+  const std::size_t B = o.batch, K = o.pool;
+  std::vector<std::int32_t> users(B), positives(B), pools(B * K);
+  te::batch_grads<T> g;
+  g.resize(M, d, B, model.fo);
+  mat dP(Eigen::Index(ds.n_users), Eigen::Index(model.D)), dF(Eigen::Index(ds.n_items), Eigen::Index(model.D)), dE;
+  std::vector<mat> dW;
+  te::adam_state<T> aP, aE;
+  std::vector<te::adam_state<T>> aW(M);
+  te::adam_options adam;
+  adam.lr = o.lr;
+
+  brmrs::objective_config<T> cfg;
+  cfg.lambda_bpr = w.bpr;
+  cfg.lambda_hard = w.hard;
+  cfg.lambda_synergy = w.synergy;
+  cfg.theta = T(o.theta);
+  cfg.lambda_reg = T(o.l2);
+  cfg.seed = seed;
+
+  run_result res;
+  res.variant = variant;
+  res.seed = seed;
+  double best = -1;
+  te::model<T> best_model;
+  std::uint64_t step = 0;
+  const std::size_t steps = (pairs.size() + B - 1) / B;
+  const std::string tag = "[" + variant + " seed " + std::to_string(seed) + "]";
+  for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    std::shuffle(pairs.begin(), pairs.end(), shuffle_rng);
+    double sum_loss = 0, sum_bpr = 0, sum_chns = 0, sum_syn = 0, sum_fdr = 0, sum_agr = 0;
+    for (std::size_t s = 0; s < steps; ++s) {
+      const std::size_t begin = s * B, b = std::min(B, pairs.size() - begin);
+      for (std::size_t e = 0; e < b; ++e) {
+        users[e] = pairs[begin + e].first;
+        positives[e] = pairs[begin + e].second;
+      }
+      const brmrs::vector_view<const std::int32_t> uv(users.data(), b), pv(positives.data(), b);
+      brmrs::sample_pools(ds.train, uv, seed, step, 0, brmrs::matrix_view<std::int32_t>(pools.data(), b, K));
+      model.forward_items(X);
+      cfg.step = step;
+      const brmrs::batch<std::int32_t> bt{uv, pv, brmrs::matrix_view<const std::int32_t>(pools.data(), b, K), {}};
+      const auto r = brmrs::compute_objective(model.tables(), bt, cfg, g.outputs(b));
+      dP.setZero();
+      dF.setZero();
+      g.scatter(b, users.data(), positives.data(), dP, dF);
+      model.backward_items(X, dF, dE, dW);
+      ++step;
+      te::adam_step(model.P, dP, aP, adam, long(step));
+      te::adam_step(model.E, dE, aE, adam, long(step));
+      for (std::size_t m = 0; m < M; ++m) te::adam_step(model.W[m], dW[m], aW[m], adam, long(step));
+      sum_loss += r.loss, sum_bpr += r.bpr, sum_chns += r.chns, sum_syn += r.synergy;
+      sum_fdr += r.fusion_degradation_rate, sum_agr += r.hard_negative_agreement;
+      if (tty && (s % 4 == 0 || s + 1 == steps)) progress(tag, epoch, o.epochs, s + 1, steps, sum_loss / double(s + 1));
+    }
+    model.forward_items(X);
+    const auto val = evaluate(model, ds.validation, {&ds.train});
+    const double n = double(steps);
+    epoch_log log{epoch, sum_loss / n, sum_bpr / n, sum_chns / n, sum_syn / n, sum_fdr / n, sum_agr / n,
+                  val.recall_at(M, 10), val.recall_at(M, 20), val.ndcg_at(M, 10), val.ndcg_at(M, 20),
+                  std::chrono::duration<double>(clock::now() - t0).count()};
+    res.curve.push_back(log);
+    if (tty) std::fputc('\r', stderr);
+    if (!o.quiet)
+      std::fprintf(stderr, "%s epoch %2zu/%zu  loss %.4f  fdr %.3f  val R@20 %.4f  N@20 %.4f  (%.1f s)%s\n", tag.c_str(),
+                   epoch, o.epochs, log.loss, log.fdr, log.val_recall20, log.val_ndcg20, log.seconds,
+                   tty ? "                    " : "");
+    if (log.val_recall20 > best) {
+      best = log.val_recall20;
+      best_model = model;
+      res.best_epoch = epoch;
+      res.val = val;
+      res.fdr = log.fdr;
+    }
+  }
+  res.test = evaluate(best_model, ds.test, {&ds.train, &ds.validation});
+  return res;
+}
+
+// --- gradient self-check: the model's backward pass against central differences (double) ---
+int self_check_one(bool separate) {
+  using D = double;
+  using dmat = te::mat<D>;
+  te::synthetic_options so;
+  so.n_users = 30, so.n_items = 40, so.per_user = 6, so.dim_a = 5, so.signal_b = 3, so.noise_b = 2;
+  const te::dataset ds = te::make_synthetic(so);
+  std::vector<dmat> X;
+  for (const auto& f : ds.features) X.push_back(f.cast<D>());
+  te::model<D> m(ds.n_users, ds.n_items, X, 4, 99, separate);
+  for (auto& w : m.W) w *= 0.5;
+  const std::size_t B = 8, K = 5, M = X.size();
+  std::vector<std::int32_t> users, positives, pools(B * K), negs(B);
+  for (std::size_t e = 0; e < B; ++e) {
+    const std::size_t u = (e * 7) % ds.n_users;
+    users.push_back(std::int32_t(u));
+    positives.push_back(ds.train.items_of(u)[0]);
+  }
+  brmrs::sample_pools(ds.train, brmrs::vector_view<const std::int32_t>(users.data(), B), 5, 0, 0,
+                      brmrs::matrix_view<std::int32_t>(pools.data(), B, K),
+                      brmrs::vector_view<std::int32_t>(negs.data(), B), brmrs::negative_source::complement);
+  brmrs::objective_config<D> cfg;
+  cfg.lambda_reg = 0.01;
+  // The default synergy gradient stops the unimodal margins (a chosen pseudo-gradient, not the
+  // derivative of the loss); through_max is the loss's true derivative, which differences see.
+  cfg.synergy_mode = brmrs::synergy_gradient::through_max;
+  const brmrs::batch<std::int32_t> bt{brmrs::vector_view<const std::int32_t>(users.data(), B),
+                                      brmrs::vector_view<const std::int32_t>(positives.data(), B),
+                                      brmrs::matrix_view<const std::int32_t>(pools.data(), B, K),
+                                      brmrs::vector_view<const std::int32_t>(negs.data(), B)};
+  auto loss_of = [&](te::model<D>& mm) {
+    mm.forward_items(X);
+    return brmrs::compute_objective(mm.tables(), bt, cfg).loss;
+  };
+  te::batch_grads<D> g;
+  g.resize(M, m.d, B, m.fo);
+  m.forward_items(X);
+  brmrs::compute_objective(m.tables(), bt, cfg, g.outputs(B));
+  dmat dP = dmat::Zero(Eigen::Index(m.n_users), Eigen::Index(m.D)), dF = dmat::Zero(Eigen::Index(m.n_items), Eigen::Index(m.D)), dE;
+  std::vector<dmat> dW;
+  g.scatter(B, users.data(), positives.data(), dP, dF);
+  m.backward_items(X, dF, dE, dW);
+  double worst = 0;
+  int checked = 0;
+  auto check = [&](dmat& param, const dmat& grad, const char* name) {
+    for (Eigen::Index k = 0; k < param.size(); k += 3) {
+      const D h = 1e-6, keep = param.data()[k];
+      param.data()[k] = keep + h;
+      const D lp = loss_of(m);
+      param.data()[k] = keep - h;
+      const D lm = loss_of(m);
+      param.data()[k] = keep;
+      const D fd = (lp - lm) / (2 * h), an = grad.data()[k];
+      const D err = std::fabs(fd - an) / std::max(1e-3, std::fabs(fd) + std::fabs(an));
+      if (err > worst) worst = err;
+      if (err > 1e-4) std::fprintf(stderr, "self-check: %s[%ld] analytic %.9g finite-difference %.9g\n", name, long(k), an, fd);
+      ++checked;
+    }
+  };
+  check(m.P, dP, "P");
+  check(m.E, dE, "E");
+  for (std::size_t a = 0; a < M; ++a) check(m.W[a], dW[a], "W");
+  std::printf("self-check (fusion %s): %d parameters, worst relative error %.3g (%s)\n", separate ? "separate" : "sum",
+              checked, worst, worst < 1e-4 ? "ok" : "FAILED");
+  return worst < 1e-4 ? 0 : 1;
+}
+
+int self_check() { return self_check_one(true) | self_check_one(false); }
+
+double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
+// Sample standard deviation (n - 1); 0 for a single seed.
+double std_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double mu = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - mu) * (x - mu);
+  return std::sqrt(s / double(v.size() - 1));
+}
+
+struct metric_def {
+  std::string name;
+  std::function<double(const run_result&)> get;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options o = parse(argc, argv);
+  if (o.self_check) return self_check();
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+
+  te::dataset ds;
+  if (!o.data_dir.empty()) {
+    if (!exists(o.data_dir)) {
+      if (o.skip_if_missing) {
+        std::printf("SKIP: data folder %s is absent\n", o.data_dir.c_str());
+        return 77;
+      }
+      std::cerr << "brmrs_train: data folder " << o.data_dir << " does not exist\n";
+      return 2;
+    }
+    std::cerr << "loading " << o.data_dir << "\n";
+    try {
+      ds = load_data(o);
+    } catch (const brmrs::invalid_argument& e) {
+      std::cerr << "brmrs_train: " << e.what() << "\n";
+      return 2;
+    }
+  } else {
+    ds = te::make_synthetic(o.synth);
+  }
+  std::vector<mat> X = ds.features;
+  for (auto& x : X) standardise(x);
+  const std::size_t M = X.size();
+  std::cerr << ds.name << ": " << ds.n_users << " users, " << ds.n_items << " items, train " << ds.train.nnz()
+            << ", validation " << ds.validation.nnz() << ", test " << ds.test.nnz() << " pairs, modalities";
+  for (std::size_t m = 0; m < M; ++m) std::cerr << " " << ds.modality_names[m] << " (" << X[m].cols() << ")";
+  std::cerr << "\n";
+
+  make_dirs(o.out_dir);
+  std::vector<run_result> runs;
+  for (const auto& v : o.variants)
+    for (std::size_t s = 0; s < o.seeds; ++s) runs.push_back(train_one(ds, X, o, v, o.seed0 + s));
+
+  // Metrics written per run and summarised over seeds. Subsets at K = 20, shares of held-out pairs.
+  std::vector<metric_def> metrics{
+      {"recall@10", [M](const run_result& r) { return r.test.recall_at(M, 10); }},
+      {"recall@20", [M](const run_result& r) { return r.test.recall_at(M, 20); }},
+      {"ndcg@10", [M](const run_result& r) { return r.test.ndcg_at(M, 10); }},
+      {"ndcg@20", [M](const run_result& r) { return r.test.ndcg_at(M, 20); }}};
+  for (std::size_t m = 0; m < M; ++m)
+    metrics.push_back({"only_" + ds.modality_names[m] + "@20", [m](const run_result& r) { return r.test.only_share(20, m); }});
+  metrics.push_back({"only_fused@20", [](const run_result& r) { return r.test.synergy_share(20); }});
+  metrics.push_back({"degraded@20", [](const run_result& r) { return r.test.degradation_share(20); }});
+  for (std::size_t m = 0; m < M; ++m)
+    metrics.push_back({"recall@20_" + ds.modality_names[m], [m](const run_result& r) { return r.test.recall_at(m, 20); }});
+  metrics.push_back({"train_fdr", [](const run_result& r) { return r.fdr; }});
+
+  {
+    std::ofstream f(o.out_dir + "/curves.csv");
+    f << "dataset,variant,seed,epoch,loss,bpr,chns,synergy,train_fdr,hard_agreement,val_recall@10,val_recall@20,"
+         "val_ndcg@10,val_ndcg@20,seconds\n";
+    f << std::setprecision(6);
+    for (const auto& r : runs)
+      for (const auto& e : r.curve)
+        f << ds.name << ',' << r.variant << ',' << r.seed << ',' << e.epoch << ',' << e.loss << ',' << e.bpr << ',' << e.chns
+          << ',' << e.synergy << ',' << e.fdr << ',' << e.agreement << ',' << e.val_recall10 << ',' << e.val_recall20 << ','
+          << e.val_ndcg10 << ',' << e.val_ndcg20 << ',' << e.seconds << '\n';
+  }
+  {
+    std::ofstream f(o.out_dir + "/results.csv");
+    f << "dataset,variant,seed,best_epoch,split";
+    for (const auto& md : metrics) f << ',' << md.name;
+    f << '\n' << std::setprecision(6);
+    for (const auto& r : runs) {
+      // The validation row uses the same accessors on the validation report.
+      run_result as_val = r;
+      as_val.test = r.val;
+      for (int split = 0; split < 2; ++split) {
+        const run_result& rr = split == 0 ? as_val : r;
+        f << ds.name << ',' << r.variant << ',' << r.seed << ',' << r.best_epoch << ',' << (split == 0 ? "validation" : "test");
+        for (const auto& md : metrics) f << ',' << md.get(rr);
+        f << '\n';
+      }
+    }
+  }
+  // Summary over seeds (test split).
+  std::map<std::string, std::vector<const run_result*>> by_variant;
+  for (const auto& r : runs) by_variant[r.variant].push_back(&r);
+  {
+    std::ofstream f(o.out_dir + "/summary.csv");
+    f << "dataset,variant,metric,mean,std,seeds\n" << std::setprecision(6);
+    for (const auto& v : o.variants)
+      for (const auto& md : metrics) {
+        std::vector<double> xs;
+        for (const auto* r : by_variant[v]) xs.push_back(md.get(*r));
+        f << ds.name << ',' << v << ',' << md.name << ',' << mean_of(xs) << ',' << std_of(xs) << ',' << xs.size() << '\n';
+      }
+  }
+  // Markdown table on stdout (mean ± sample std over seeds, test split, best validation epoch).
+  std::printf("\n%s, test split, mean ± std over %zu seed(s), %zu epochs (model selected by validation Recall@20):\n\n",
+              ds.name.c_str(), o.seeds, o.epochs);
+  std::printf("| variant |");
+  for (const auto& md : metrics) std::printf(" %s |", md.name.c_str());
+  std::printf("\n|---|");
+  for (std::size_t k = 0; k < metrics.size(); ++k) std::printf("---|");
+  std::printf("\n");
+  for (const auto& v : o.variants) {
+    std::printf("| %s |", v.c_str());
+    for (const auto& md : metrics) {
+      std::vector<double> xs;
+      for (const auto* r : by_variant[v]) xs.push_back(md.get(*r));
+      std::printf(" %.4f ± %.4f |", mean_of(xs), std_of(xs));
+    }
+    std::printf("\n");
+  }
+  if (by_variant.count("bpr") && by_variant.count("full")) {
+    std::vector<double> a, b;
+    for (const auto* r : by_variant["full"]) a.push_back(r->test.recall_at(M, 20));
+    for (const auto* r : by_variant["bpr"]) b.push_back(r->test.recall_at(M, 20));
+    const double diff = mean_of(a) - mean_of(b), sd = std::max(std_of(a), std_of(b));
+    std::printf("\nfull - bpr test Recall@20 = %+.4f; larger seed std = %.4f; ratio %s\n", diff, sd,
+                sd > 0 ? std::to_string(diff / sd).c_str() : "n/a (one seed)");
+  }
+
+  // Chart: mean validation Recall@20 per epoch and variant.
+  const std::string dat = o.out_dir + "/curves_plot.dat", png = o.out_dir + "/curves.png";
+  {
+    std::ofstream f(dat);
+    for (const auto& v : o.variants) {
+      f << "# " << v << "\n";
+      for (std::size_t e = 0; e < o.epochs; ++e) {
+        std::vector<double> r20, n20;
+        for (const auto* r : by_variant[v]) {
+          r20.push_back(r->curve[e].val_recall20);
+          n20.push_back(r->curve[e].val_ndcg20);
+        }
+        f << e + 1 << ' ' << mean_of(r20) << ' ' << std_of(r20) << ' ' << mean_of(n20) << '\n';
+      }
+      f << "\n\n";
+    }
+  }
+  if (o.plot) {
+    std::string titles;
+    for (const auto& v : o.variants) titles += (titles.empty() ? "" : " ") + v;
+    const std::string cmd = "gnuplot -e \"datafile='" + dat + "'; outfile='" + png + "'; titles='" + titles +
+                            "'; label='" + ds.name + "'\" \"" + o.gnuplot_script + "\"";
+    if (std::system(cmd.c_str()) == 0)
+      std::printf("chart: %s\n", png.c_str());
+    else
+      std::printf("chart: gnuplot failed or is not installed; the data is in %s\n", dat.c_str());
+  }
+  std::printf("wrote %s/{curves,results,summary}.csv in %.1f s total\n", o.out_dir.c_str(),
+              std::chrono::duration<double>(clock::now() - t0).count());
+  return 0;
+}
