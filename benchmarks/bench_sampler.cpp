@@ -8,6 +8,11 @@
 //       a plain scalar loop scoring the same batch, B x K candidates x 2 modalities of d = 64
 //       dot products, gathering item rows from an N x 64 float table per modality (user rows
 //       from a 100 000 x 64 table); items/s = candidates scored per second (all modalities)
+//   BM_select/simd/64/64/items:<N>/omp:<T>               the library's default scorer on the same
+//       batch: brmrs::backend::simd::select_hard_batch (xsimd kernel policy, default arch) over
+//       the tables of benchmarks/peer/workload.hpp (2 MiB-aligned, MADV_HUGEPAGE, as in
+//       bench_select), with the pools replaced by the ones sample_pools draws for degree 10;
+//       items/s = candidates scored per second. Registered only when xsimd is available.
 // Each iteration is one W-sized batch, so "Time" is the cost of one batch (wall clock: the
 // OpenMP team's work is not in the calling thread's CPU time).
 // BRMRS_BENCH_SMOKE=1 shrinks every shape so the CI smoke run takes well under a second.
@@ -15,6 +20,7 @@
 
 #include <algorithm>
 #include <brmrs/sampler.hpp>
+#include <brmrs/backend/simd/select_batch.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +31,8 @@
 #if BRMRS_HAS_OPENMP
 #include <omp.h>
 #endif
+
+#include "peer/workload.hpp"
 
 namespace {
 
@@ -178,6 +186,46 @@ void bm_score_reference(benchmark::State& state, std::size_t n_items, int thread
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * w.B * w.K * M * d * sizeof(float)));
 }
 
+#if BRMRS_HAS_XSIMD
+// The SIMD baseline: the default backend's selection (gather, score, argmax) of the same batch.
+// The workload (tables + batch) is built once per n_items and cached: Google Benchmark calls the
+// function several times while it sizes the iteration count and once per repetition.
+void bm_select_simd(benchmark::State& state, std::size_t n_items, int threads) {
+  const shape w = workload();
+  static std::unique_ptr<brmrs_bench::workload<float>> cached;
+  if (!cached || cached->s.n_items != n_items) {
+    cached.reset();
+    brmrs_bench::shape s;
+    s.M = 2;
+    s.d = w.d;
+    s.d_f = w.d;
+    s.B = w.B;
+    s.K = w.K;
+    s.n_users = w.n_users;
+    s.n_items = n_items;
+    cached = std::make_unique<brmrs_bench::workload<float>>(s);
+    const auto users = batch_users(w.B, w.n_users);
+    std::copy(users.begin(), users.end(), cached->users.begin());
+    brmrs::sample_pools(store(w.n_users, n_items, 10), users, 0xbe4c, 0, 0,
+                        brmrs::matrix_view<id32>(cached->pools.data(), w.B, w.K));
+  }
+  const auto& wl = *cached;
+  const auto tables = wl.tables();
+  const auto bt = wl.make_batch();
+  std::vector<id32> hard(w.B * wl.s.M);
+  const brmrs::matrix_view<id32> hv(hard.data(), w.B, wl.s.M);
+  const omp_threads team(threads);
+  for (auto _ : state) {
+    brmrs::backend::simd::select_hard_batch(tables, bt, hv);
+    benchmark::DoNotOptimize(hard.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * w.B * w.K));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(wl.selection_bytes()));
+}
+#endif
+
 void register_all() {
   const shape w = workload();
   const std::size_t item_counts[] = {smoke() ? std::size_t(1000) : std::size_t(100000),
@@ -201,6 +249,15 @@ void register_all() {
           ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);
     }
+#if BRMRS_HAS_XSIMD
+    for (const int threads : {1, 2}) {
+      const std::string name = "BM_select/simd/" + std::to_string(w.d) + "/" + std::to_string(w.K) +
+                               "/items:" + std::to_string(n_items) + "/omp:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), bm_select_simd, n_items, threads)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+#endif
   }
 }
 

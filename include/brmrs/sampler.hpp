@@ -29,8 +29,9 @@
 // of ceil(log2(degree(u))) + 1 probes each: O(B * K * log(max degree)) time, no allocation,
 // no locks.
 // On the CPU, Philox runs 16 counters at a time in vector registers and 32 searches run in
-// lockstep (detail::sample_pool_row_cpu); one core of the CI machine draws a workload-W batch
-// (2048 x 64 ids) in about 0.55 ms at degree 10 and 1.2 ms at degree 1000 (docs/performance.md).
+// lockstep (detail::sample_pool_row_cpu), and the observed row of the example two ahead is
+// prefetched (detail::prefetch_observed_row); one core of the CI machine draws a workload-W batch
+// (2048 x 64 ids) in about 0.56 ms at degree 10 and 1.1 ms at degree 1000 (docs/performance.md).
 // OpenMP `parallel for schedule(static)` over examples when the caller compiles with OpenMP.
 //
 // Preconditions, all checked before the first write (brmrs::invalid_argument names the argument,
@@ -212,6 +213,29 @@ inline void sample_pool_row_cpu(const Id* observed, std::uint64_t degree, std::u
   }
 }
 
+// Requests the cache lines of a user's observed row ahead of its draws: the K binary searches
+// of one example touch most lines of a row up to a few KB (at degree 1 000, a 4 KB row, cold in
+// a store that does not fit in cache), so asking for all of them one or two examples early
+// overlaps those misses with the current example's work. Rows above sampler_prefetch_max_bytes
+// are left alone (the searches touch only a fraction of their lines). A hint only: no output
+// depends on it.
+constexpr std::size_t sampler_prefetch_max_bytes = 16384;
+constexpr std::size_t sampler_prefetch_distance = 2;  // examples ahead
+
+template <class Id>
+inline void prefetch_observed_row(const Id* row, std::uint64_t degree) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  const std::uint64_t bytes = degree * sizeof(Id);
+  if (bytes == 0 || bytes > sampler_prefetch_max_bytes) return;
+  const auto first = reinterpret_cast<std::uintptr_t>(row) & ~std::uintptr_t(63);
+  const auto end = reinterpret_cast<std::uintptr_t>(row) + static_cast<std::uintptr_t>(bytes);
+  for (std::uintptr_t a = first; a < end; a += 64) __builtin_prefetch(reinterpret_cast<const void*>(a), 0, 3);
+#else
+  (void)row;
+  (void)degree;
+#endif
+}
+
 }  // namespace detail
 
 // Fills pools (B x K) and optionally negatives (B) for the batch `users`; see the header comment
@@ -266,6 +290,11 @@ void sample_pools(const interactions<Id>& observed, detail::sampler_nondeduced_t
 #pragma omp parallel for schedule(static) if (parallel)
 #endif
   for (std::int64_t b = 0; b < n_examples; ++b) {
+    if (b + static_cast<std::int64_t>(detail::sampler_prefetch_distance) < n_examples) {
+      const auto un = static_cast<std::size_t>(
+          users[static_cast<std::size_t>(b) + detail::sampler_prefetch_distance]);
+      detail::prefetch_observed_row(indices + offsets[un], static_cast<std::uint64_t>(offsets[un + 1] - offsets[un]));
+    }
     const auto u = static_cast<std::size_t>(users[static_cast<std::size_t>(b)]);
     const std::int64_t begin = offsets[u];
     const auto degree = static_cast<std::uint64_t>(offsets[u + 1] - begin);
