@@ -58,6 +58,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <vector>
 
@@ -225,20 +226,42 @@ ranking_report evaluate_ranking(std::size_t n_scorers, const interactions<Id>& h
   const long long n_eval_ll = static_cast<long long>(n_eval);
   const bool par = options.parallel;
   (void)par;
+  // An exception must not leave an OpenMP region (that would call std::terminate): what the
+  // host's scorer (or an allocation) throws is kept per user and rethrown after the region,
+  // the lowest user first, so the error does not depend on the thread count.
+  std::vector<std::exception_ptr> user_error(n_eval);
+  std::exception_ptr scratch_error;
 #if BRMRS_HAS_OPENMP
 #pragma omp parallel if (par)
 #endif
   {
-    std::vector<T> scores(S * n_items);
-    std::vector<unsigned char> mask(n_items, 0);
+    std::vector<T> scores;
+    std::vector<unsigned char> mask;
     std::vector<std::size_t> ranks;
+    bool ready = true;
+    try {
+      scores.resize(S * n_items);
+      mask.assign(n_items, 0);
+    } catch (...) {
+      ready = false;
+#if BRMRS_HAS_OPENMP
+#pragma omp critical(brmrs_eval_scratch_error)
+#endif
+      if (!scratch_error) scratch_error = std::current_exception();
+    }
 #if BRMRS_HAS_OPENMP
 #pragma omp for schedule(static)
 #endif
     for (long long ei = 0; ei < n_eval_ll; ++ei) {
+      if (!ready) continue;
       const std::size_t e = static_cast<std::size_t>(ei);
       const std::size_t u = eval_users[e];
-      score_user(u, matrix_view<T>(scores.data(), S, n_items));
+      try {
+        score_user(u, matrix_view<T>(scores.data(), S, n_items));
+      } catch (...) {
+        user_error[e] = std::current_exception();
+        continue;
+      }
       bool finite = true;
       for (std::size_t s = 0; s < S && finite; ++s)
         for (std::size_t j = 0; j < n_items; ++j)
@@ -285,10 +308,13 @@ ranking_report evaluate_ranking(std::size_t n_scorers, const interactions<Id>& h
     }
   }
 
-  for (std::size_t e = 0; e < n_eval; ++e)
+  if (scratch_error) std::rethrow_exception(scratch_error);
+  for (std::size_t e = 0; e < n_eval; ++e) {
+    if (user_error[e]) std::rethrow_exception(user_error[e]);
     if (bad_item[e] != n_items)
       detail::throw_invalid_argument(fn, ": score of user ", eval_users[e], ", scorer ", bad_scorer[e],
                                      ", item ", bad_item[e], " = ", bad_value[e], " is not finite");
+  }
 
   ranking_report rep;
   rep.ks = options.ks;

@@ -256,6 +256,8 @@ void sample_pools(const interactions<Id>& observed, detail::sampler_nondeduced_t
   if (K == 0) detail::throw_invalid_argument(fn, ": pools has K = pools.cols() = 0 columns, expected K >= 1");
   if (static_cast<std::uint64_t>(K) >= (std::uint64_t(1) << 32))
     detail::throw_invalid_argument(fn, ": pools has K = ", K, " columns, expected K < 2^32");
+  if (pools.rows() > 1 && pools.stride() < K)  // overlapping rows would race between threads
+    detail::throw_invalid_argument(fn, ": pools.stride = ", pools.stride(), " is smaller than K = ", K);
   detail::check_shape(fn, "pools", pools, B, K);
   if (!negatives.empty()) detail::check_size(fn, "negatives", negatives.size(), B, "users.size(), or empty");
   if (!negatives.empty() && negatives.data() == nullptr)

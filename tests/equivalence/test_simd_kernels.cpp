@@ -192,7 +192,7 @@ TEST_CASE("simd_haddp puts row j's sum in lane j", "[simd][compat]") {
 TEST_CASE("simd select_hard agrees with scalar on random data", "[simd][select]") {
   std::uint64_t seed = 1000;
   for (std::size_t d : dims_sweep)
-    for (int M : {2, 3})
+    for (int M : {2, 3, 5})  // 5: past the kernel's groups of four modalities
       for (std::size_t K : {std::size_t(1), std::size_t(5), std::size_t(16), std::size_t(17), std::size_t(64)}) {
         check_random<float, std::int32_t>(++seed, M, d, K);
         check_random<double, std::int64_t>(++seed, M, d, K);

@@ -5,6 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+#include <string>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -203,6 +206,25 @@ TEST_CASE("evaluate_ranking rejects bad input, naming it", "[eval]") {
   nan_sc.table[1][1][3] = std::nan("");
   CHECK_THROWS_WITH(brmrs::evaluate_ranking<double>(2, held_ok, {&train}, nan_sc),
                     Contains("user 1, scorer 1, item 3") && Contains("not finite"));
+}
+
+TEST_CASE("evaluate_ranking rethrows what the host's scorer throws (no std::terminate from OpenMP)", "[eval]") {
+  const store train = make_store(3, 4, {0, 1, 2}, {1, 2, 0});
+  const store held = make_store(3, 4, {0, 1, 2}, {0, 3, 1});
+  table_scorer sc;
+  sc.table = {{{1, 2, 3, 4}, {1, 2, 3, 4}}, {{1, 2, 3, 4}, {1, 2, 3, 4}}, {{1, 2, 3, 4}, {1, 2, 3, 4}}};
+  // Users 1 and 2 fail: the lowest failing user's exception comes back, whatever the threads.
+  auto failing = [&](std::size_t u, brmrs::matrix_view<double> out) {
+    if (u >= 1) throw std::runtime_error("scorer failed for user " + std::to_string(u));
+    sc(u, out);
+  };
+  brmrs::ranking_options opt;
+  for (const bool parallel : {false, true}) {
+    opt.parallel = parallel;
+    CHECK_THROWS_AS(brmrs::evaluate_ranking<double>(2, held, {&train}, failing, opt), std::runtime_error);
+    CHECK_THROWS_WITH(brmrs::evaluate_ranking<double>(2, held, {&train}, failing, opt),
+                      Catch::Matchers::Equals("scorer failed for user 1"));
+  }
 }
 
 TEST_CASE("evaluate_ranking agrees with a sort-based top-K list and with itself across thread settings", "[eval]") {

@@ -1,6 +1,7 @@
 // Tests for brmrs/detail/example_loss.hpp, the per-example arithmetic every backend (scalar,
 // SIMD, CUDA) shares: its terms and score gradients against the score-level losses (a second,
-// separately written implementation), against finite differences, and a hand-worked case.
+// separately written implementation, itself checked against finite differences in
+// test_losses_*.cpp) and a hand-worked case.
 #include <brmrs/detail/example_loss.hpp>
 #include <brmrs/losses/bpr.hpp>
 #include <brmrs/losses/chns.hpp>

@@ -114,6 +114,8 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
     detail::throw_invalid_argument(fn, ": hard is ", hard.rows(), " x ", hard.cols(), ", expected B x M = ", B,
                                    " x ", M);
   if (hard.data() == nullptr) detail::throw_invalid_argument(fn, ": hard.data is null");
+  if (hard.rows() > 1 && hard.stride() < M)  // overlapping rows would race between threads
+    detail::throw_invalid_argument(fn, ": hard.stride = ", hard.stride(), " is smaller than M = ", M);
   const auto* hb = reinterpret_cast<const unsigned char*>(hard.data());
   const auto* he = reinterpret_cast<const unsigned char*>(hard.data() + hard.extent());
   auto overlaps = [&](const void* p, std::size_t bytes) {
