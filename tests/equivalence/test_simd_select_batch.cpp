@@ -129,11 +129,13 @@ TEST_CASE("select_hard_batch validates before writing", "[simd][select_batch][er
     x.users[7] = -1;
     CHECK_THROWS_AS(brmrs::backend::simd::select_hard_batch(x.tables(), x.make_batch(), hv), brmrs::invalid_argument);
   }
+#ifdef NDEBUG  // debug builds refuse to construct such a view (matrix_view asserts stride >= cols)
   SECTION("output rows that overlap (stride < M)") {
     CHECK_THROWS_WITH(brmrs::backend::simd::select_hard_batch(
                           x.tables(), x.make_batch(), brmrs::matrix_view<std::int32_t>(hard.data(), x.B, x.M, x.M - 1)),
                       Catch::Contains("hard.stride = 1 is smaller than M = 2"));
   }
+#endif
   SECTION("output of the wrong shape") {
     CHECK_THROWS_AS(brmrs::backend::simd::select_hard_batch(
                         x.tables(), x.make_batch(), brmrs::matrix_view<std::int32_t>(hard.data(), x.B, x.M - 1)),
