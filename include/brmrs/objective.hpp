@@ -52,18 +52,10 @@
 #include "detail/objective_pipeline.hpp"
 #include "objective_types.hpp"
 
-#if BRMRS_HAS_XSIMD && defined(__has_include)
-#if __has_include("backend/simd/objective.hpp")
-#include "backend/simd/objective.hpp"
-#define BRMRS_DETAIL_SIMD_OBJECTIVE 1
-#endif
-#endif
-#ifndef BRMRS_DETAIL_SIMD_OBJECTIVE
-#define BRMRS_DETAIL_SIMD_OBJECTIVE 0
-#endif
-
-#if BRMRS_DETAIL_SIMD_OBJECTIVE
+#if BRMRS_HAS_XSIMD
 #include <xsimd/xsimd.hpp>
+
+#include "backend/simd/objective.hpp"
 #endif
 
 BRMRS_BEGIN_NAMESPACE
@@ -71,7 +63,7 @@ BRMRS_BEGIN_NAMESPACE
 // The backend compute_objective uses when none is named: SIMD for the compiler's best
 // instruction set when the xsimd backend is available and that set is a real SIMD one, else
 // scalar. Name brmrs::scalar_backend{} explicitly for the reference results.
-#if BRMRS_DETAIL_SIMD_OBJECTIVE
+#if BRMRS_HAS_XSIMD
 using default_backend = std::conditional_t<std::is_same_v<xsimd::default_arch, xsimd::unavailable>, scalar_backend,
                                            simd_backend<xsimd::default_arch>>;
 #else
