@@ -96,14 +96,6 @@ BRMRS_HD inline std::uint64_t draw_unobserved(const Id* observed, std::uint64_t 
 
 namespace detail {
 
-// Keeps an argument out of template deduction, so a vector_view<Id> binds to vector_view<const Id>.
-template <class T>
-struct sampler_nondeduced {
-  using type = T;
-};
-template <class T>
-using sampler_nondeduced_t = typename sampler_nondeduced<T>::type;
-
 // One example's pool (K ids into out[0..K)) and, when negative != nullptr, its negative.
 // Bit-identical to K calls of draw_unobserved: slots 2j and 2j+1 share Philox counter
 // (j, example, step) and take output words (0,1) and (2,3), so one call serves both.
@@ -241,9 +233,9 @@ inline void prefetch_observed_row(const Id* row, std::uint64_t degree) noexcept 
 // Fills pools (B x K) and optionally negatives (B) for the batch `users`; see the header comment
 // for the draw, the guarantees and the checks.
 template <class Id>
-void sample_pools(const interactions<Id>& observed, detail::sampler_nondeduced_t<vector_view<const Id>> users,
+void sample_pools(const interactions<Id>& observed, detail::nondeduced_t<vector_view<const Id>> users,
                   std::uint64_t seed, std::uint64_t step, std::uint64_t example_offset, matrix_view<Id> pools,
-                  detail::sampler_nondeduced_t<vector_view<Id>> negatives = {},
+                  detail::nondeduced_t<vector_view<Id>> negatives = {},
                   negative_source source = negative_source::pool_member) {
   constexpr const char* fn = "brmrs::sample_pools";
   const std::size_t B = users.size();
@@ -311,7 +303,7 @@ void sample_pools(const interactions<Id>& observed, detail::sampler_nondeduced_t
 template <class Id>
 void sample_pools(const interactions<Id>& observed, const std::vector<Id>& users, std::uint64_t seed,
                   std::uint64_t step, std::uint64_t example_offset, matrix_view<Id> pools,
-                  detail::sampler_nondeduced_t<vector_view<Id>> negatives = {},
+                  detail::nondeduced_t<vector_view<Id>> negatives = {},
                   negative_source source = negative_source::pool_member) {
   sample_pools(observed, vector_view<const Id>(users.data(), users.size()), seed, step, example_offset, pools,
                negatives, source);

@@ -92,6 +92,17 @@ class matrix_view {
   std::size_t stride_ = 0;
 };
 
+namespace detail {
+// Keeps a parameter out of template deduction, so that a view of Id binds to a parameter
+// declared as a view of const Id (used by the entry points that take id views).
+template <class T>
+struct nondeduced {
+  using type = T;
+};
+template <class T>
+using nondeduced_t = typename nondeduced<T>::type;
+}  // namespace detail
+
 // Checked construction for views built from user input: throws brmrs::invalid_argument naming
 // `what` when the stride is smaller than the row length or the pointer is null for a non-empty
 // view.

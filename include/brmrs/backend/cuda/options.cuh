@@ -19,6 +19,7 @@
 
 #include "../../config.hpp"
 #include "../../error.hpp"
+#include "../../views.hpp"
 
 BRMRS_BEGIN_NAMESPACE
 namespace backend {
@@ -37,13 +38,7 @@ struct launch_options {
 
 namespace detail {
 
-// Keeps an argument out of template deduction, so a view of Id binds to a view of const Id.
-template <class T>
-struct nondeduced {
-  using type = T;
-};
-template <class T>
-using nondeduced_t = typename nondeduced<T>::type;
+using brmrs::detail::nondeduced_t;  // views.hpp: keeps id views out of template deduction
 
 inline void check_launch_options(const char* fn, const launch_options& opt) {
   if (opt.block_threads < 32 || opt.block_threads > 1024 || opt.block_threads % 32 != 0)
