@@ -1,9 +1,10 @@
 // Benchmarks of brmrs/sampler.hpp on workload W (DESIGN.md §4): B = 2048 examples, K = 64 pool
 // ids each, 100 000 users, n_items = 100 000 (tables out of cache) and 2 000 (in cache), every
-// user with 10 or 1 000 observed items, 1 and 2 OpenMP threads.
+// user with 10, 100 or 1 000 observed items, 1 and 2 OpenMP threads.
 //
-//   BM_sample_pools/scalar/deg<D>/64/items:<N>/omp:<T>   one W batch of pools (B x K ids);
-//                                                         items/s = ids drawn per second
+//   BM_sample_pools/<kernel>/deg<D>/64/items:<N>/omp:<T>  one W batch of pools (B x K ids) by
+//       the sampler kernel `avx512` (the default where the build targets AVX-512F) or
+//       `portable` (the lane loop every target gets otherwise); items/s = ids drawn per second
 //   BM_score_reference/scalar/64/64/items:<N>/omp:<T>    the baseline the issue compares with:
 //       a plain scalar loop scoring the same batch, B x K candidates x 2 modalities of d = 64
 //       dot products, gathering item rows from an N x 64 float table per modality (user rows
@@ -26,6 +27,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #if BRMRS_HAS_OPENMP
@@ -112,6 +114,7 @@ struct omp_threads {
 #endif
 };
 
+template <class Isa>
 void bm_sample_pools(benchmark::State& state, std::size_t n_items, std::size_t degree, int threads) {
   const shape w = workload();
   const auto& obs = store(w.n_users, n_items, degree);
@@ -120,7 +123,7 @@ void bm_sample_pools(benchmark::State& state, std::size_t n_items, std::size_t d
   const omp_threads team(threads);
   std::uint64_t step = 0;
   for (auto _ : state) {
-    brmrs::sample_pools(obs, users, 0xbe4c, step++, 0, brmrs::matrix_view<id32>(pools.data(), w.B, w.K));
+    brmrs::sample_pools<id32, Isa>(obs, users, 0xbe4c, step++, 0, brmrs::matrix_view<id32>(pools.data(), w.B, w.K));
     benchmark::DoNotOptimize(pools.data());
     benchmark::ClobberMemory();
   }
@@ -230,17 +233,25 @@ void register_all() {
   const shape w = workload();
   const std::size_t item_counts[] = {smoke() ? std::size_t(1000) : std::size_t(100000),
                                      smoke() ? std::size_t(200) : std::size_t(2000)};
-  const std::size_t degrees[] = {10, smoke() ? std::size_t(100) : std::size_t(1000)};
+  const std::size_t degrees[] = {10, 100, smoke() ? std::size_t(150) : std::size_t(1000)};
+  // The library's default kernel for this build, and the portable one for comparison.
+  using kernel = void (*)(benchmark::State&, std::size_t, std::size_t, int);
+  std::vector<std::pair<std::string, kernel>> kernels{
+      {"portable", &bm_sample_pools<brmrs::detail::sampler_portable>}};
+#if BRMRS_SAMPLER_HAS_AVX512
+  kernels.insert(kernels.begin(), {"avx512", &bm_sample_pools<brmrs::detail::sampler_avx512>});
+#endif
   for (const std::size_t n_items : item_counts) {
-    for (const std::size_t degree : degrees)
-      for (const int threads : {1, 2}) {
-        const std::string name = "BM_sample_pools/scalar/deg" + std::to_string(degree) + "/" +
-                                 std::to_string(w.K) + "/items:" + std::to_string(n_items) +
-                                 "/omp:" + std::to_string(threads);
-        benchmark::RegisterBenchmark(name.c_str(), bm_sample_pools, n_items, degree, threads)
-            ->UseRealTime()
-            ->Unit(benchmark::kMicrosecond);
-      }
+    for (const std::size_t degree : degrees)  // grouped by store: store() caches the last one
+      for (const auto& [kernel_name, fn] : kernels)
+        for (const int threads : {1, 2}) {
+          const std::string name = "BM_sample_pools/" + kernel_name + "/deg" + std::to_string(degree) + "/" +
+                                   std::to_string(w.K) + "/items:" + std::to_string(n_items) +
+                                   "/omp:" + std::to_string(threads);
+          benchmark::RegisterBenchmark(name.c_str(), fn, n_items, degree, threads)
+              ->UseRealTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
     for (const int threads : {1, 2}) {
       const std::string name = "BM_score_reference/scalar/" + std::to_string(w.d) + "/" +
                                std::to_string(w.K) + "/items:" + std::to_string(n_items) +

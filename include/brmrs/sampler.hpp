@@ -28,10 +28,14 @@
 // Cost: per example, ceil(K/2) Philox4x32-10 calls (one serves two slots) plus K binary searches
 // of ceil(log2(degree(u))) + 1 probes each: O(B * K * log(max degree)) time, no allocation,
 // no locks.
-// On the CPU, Philox runs 16 counters at a time in vector registers and 32 searches run in
-// lockstep (detail::sample_pool_row_cpu), and the observed row of the example two ahead is
-// prefetched (detail::prefetch_observed_row); one core of the CI machine draws a workload-W batch
-// (2048 x 64 ids) in about 0.56 ms at degree 10 and 1.1 ms at degree 1000 (docs/performance.md).
+// On the CPU, 32 slots are drawn per pass by one of two kernels that write the same bits
+// (detail::pool_row_kernel): with AVX-512F at compile time detail/sampler_avx512.hpp (Philox on
+// 16 counters in vector registers, the rank counted by vector compares for rows up to 4 096
+// items), otherwise a portable lane loop (16 counters the compiler vectorizes, 32 binary
+// searches in lockstep); the observed row of the example two ahead is prefetched
+// (detail::prefetch_observed_row). One core of the CI machine draws a workload-W batch
+// (2048 x 64 ids) in about 0.14 ms at degree 10 with the AVX-512 kernel, 0.57 ms with the
+// portable one (docs/performance.md).
 // OpenMP `parallel for schedule(static)` over examples when the caller compiles with OpenMP.
 //
 // Preconditions, all checked before the first write (brmrs::invalid_argument names the argument,
@@ -51,6 +55,7 @@
 #include "config.hpp"
 #include "error.hpp"
 #include "interactions.hpp"
+#include "detail/sampler_avx512.hpp"
 #include "rng/philox.hpp"
 #include "validate.hpp"
 #include "views.hpp"
@@ -179,25 +184,69 @@ inline void nth_unobserved_lanes(const Id* observed, std::uint64_t degree, std::
     r[i] += lo[i] + (static_cast<std::uint64_t>(observed[lo[i]]) - lo[i] <= r[i] ? 1u : 0u);
 }
 
-template <class Id>
+// Which CPU kernel draws a row. A template argument of sample_pools, defaulted from the
+// translation unit's target, so translation units compiled for different instruction sets
+// instantiate different functions (no ODR clash between a -mavx512f and a generic one).
+struct sampler_portable {};  // the lane loop above: any target, vectorized by the compiler
+struct sampler_avx512 {};    // detail/sampler_avx512.hpp: needs AVX-512F at compile time
+#if BRMRS_SAMPLER_HAS_AVX512
+using sampler_default_isa = sampler_avx512;
+#else
+using sampler_default_isa = sampler_portable;
+#endif
+
+template <class Isa>
+struct pool_row_kernel;
+
+template <>
+struct pool_row_kernel<sampler_portable> {
+  template <class Id>
+  static void draw(const Id* observed, std::uint64_t degree, std::uint64_t n_items, std::uint64_t seed,
+                   std::uint64_t step, std::uint64_t example, Id* out, std::uint64_t K) noexcept {
+    constexpr std::size_t N = 2 * sampler_lanes;
+    if (K < N / 2) {  // a chunk would compute mostly unused lanes
+      sample_pool_row(observed, degree, n_items, seed, step, example, out, K, static_cast<Id*>(nullptr),
+                      negative_source::pool_member);
+      return;
+    }
+    const std::uint64_t n_free = n_items - degree;
+    const philox4x32_key key{{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
+    std::uint64_t x[N];
+    for (std::uint64_t k0 = 0; k0 < K; k0 += N) {
+      philox_draw64_lanes(static_cast<std::uint32_t>(k0 >> 1), example, step, key, x);
+      for (std::size_t i = 0; i < N; ++i) x[i] = uniform_below(x[i], n_free);
+      nth_unobserved_lanes(observed, degree, x);
+      const std::uint64_t m = K - k0 < N ? K - k0 : N;
+      for (std::uint64_t i = 0; i < m; ++i) out[k0 + i] = static_cast<Id>(x[i]);
+    }
+  }
+};
+
+#if BRMRS_SAMPLER_HAS_AVX512
+template <>
+struct pool_row_kernel<sampler_avx512> {
+  template <class Id>
+  static void draw(const Id* observed, std::uint64_t degree, std::uint64_t n_items, std::uint64_t seed,
+                   std::uint64_t step, std::uint64_t example, Id* out, std::uint64_t K) noexcept {
+    // The vector kernel works in 32-bit lanes with signed gather indices: ids below 2^31.
+    if constexpr (sizeof(Id) == 4 || sizeof(Id) == 8) {
+      if (n_items < (std::uint64_t(1) << 31)) {
+        using Key = std::conditional_t<sizeof(Id) == 4, std::int32_t, std::int64_t>;
+        avx512::sample_pool_row(reinterpret_cast<const Key*>(observed), degree, n_items, seed, step, example, out, K);
+        return;
+      }
+    }
+    pool_row_kernel<sampler_portable>::draw(observed, degree, n_items, seed, step, example, out, K);
+  }
+};
+#endif
+
+// One example: its pool by the kernel Isa, then the negative (identical for every kernel).
+template <class Isa, class Id>
 inline void sample_pool_row_cpu(const Id* observed, std::uint64_t degree, std::uint64_t n_items,
                                 std::uint64_t seed, std::uint64_t step, std::uint64_t example, Id* out,
                                 std::uint64_t K, Id* negative, negative_source source) noexcept {
-  constexpr std::size_t N = 2 * sampler_lanes;
-  if (K < N / 2) {  // a chunk would compute mostly unused lanes
-    sample_pool_row(observed, degree, n_items, seed, step, example, out, K, negative, source);
-    return;
-  }
-  const std::uint64_t n_free = n_items - degree;
-  const philox4x32_key key{{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
-  std::uint64_t x[N];
-  for (std::uint64_t k0 = 0; k0 < K; k0 += N) {
-    philox_draw64_lanes(static_cast<std::uint32_t>(k0 >> 1), example, step, key, x);
-    for (std::size_t i = 0; i < N; ++i) x[i] = uniform_below(x[i], n_free);
-    nth_unobserved_lanes(observed, degree, x);
-    const std::uint64_t m = K - k0 < N ? K - k0 : N;
-    for (std::uint64_t i = 0; i < m; ++i) out[k0 + i] = static_cast<Id>(x[i]);
-  }
+  pool_row_kernel<Isa>::draw(observed, degree, n_items, seed, step, example, out, K);
   if (negative != nullptr) {
     *negative = source == negative_source::pool_member
                     ? out[pool_negative_slot(seed, step, example, K)]
@@ -231,8 +280,10 @@ inline void prefetch_observed_row(const Id* row, std::uint64_t degree) noexcept 
 }  // namespace detail
 
 // Fills pools (B x K) and optionally negatives (B) for the batch `users`; see the header comment
-// for the draw, the guarantees and the checks.
-template <class Id>
+// for the draw, the guarantees and the checks. Isa picks the CPU kernel (detail::sampler_portable
+// or, in translation units compiled for AVX-512F, detail::sampler_avx512, the default there);
+// every kernel writes the same bits.
+template <class Id, class Isa = detail::sampler_default_isa>
 void sample_pools(const interactions<Id>& observed, detail::nondeduced_t<vector_view<const Id>> users,
                   std::uint64_t seed, std::uint64_t step, std::uint64_t example_offset, matrix_view<Id> pools,
                   detail::nondeduced_t<vector_view<Id>> negatives = {},
@@ -292,7 +343,7 @@ void sample_pools(const interactions<Id>& observed, detail::nondeduced_t<vector_
     const auto u = static_cast<std::size_t>(users[static_cast<std::size_t>(b)]);
     const std::int64_t begin = offsets[u];
     const auto degree = static_cast<std::uint64_t>(offsets[u + 1] - begin);
-    detail::sample_pool_row_cpu(indices + begin, degree, static_cast<std::uint64_t>(n_items), seed, step,
+    detail::sample_pool_row_cpu<Isa>(indices + begin, degree, static_cast<std::uint64_t>(n_items), seed, step,
                                 example_offset + static_cast<std::uint64_t>(b),
                                 pools.row(static_cast<std::size_t>(b)), static_cast<std::uint64_t>(K),
                                 neg == nullptr ? nullptr : neg + b, source);
@@ -300,13 +351,13 @@ void sample_pools(const interactions<Id>& observed, detail::nondeduced_t<vector_
 }
 
 // Convenience for std::vector-held users.
-template <class Id>
+template <class Id, class Isa = detail::sampler_default_isa>
 void sample_pools(const interactions<Id>& observed, const std::vector<Id>& users, std::uint64_t seed,
                   std::uint64_t step, std::uint64_t example_offset, matrix_view<Id> pools,
                   detail::nondeduced_t<vector_view<Id>> negatives = {},
                   negative_source source = negative_source::pool_member) {
-  sample_pools(observed, vector_view<const Id>(users.data(), users.size()), seed, step, example_offset, pools,
-               negatives, source);
+  sample_pools<Id, Isa>(observed, vector_view<const Id>(users.data(), users.size()), seed, step, example_offset,
+                        pools, negatives, source);
 }
 
 BRMRS_END_NAMESPACE

@@ -122,3 +122,23 @@ TEST_CASE("example_loss_and_grad equals the score-level losses and their gradien
       }
     }
 }
+
+TEST_CASE("softplus_sigmoid equals softplus and sigmoid bit for bit", "[example_loss][math]") {
+  // Both tails, zero, signed zeros, subnormal-producing and overflow-prone arguments; and a
+  // sweep. The pair shares one exp, so any difference would be a rounding change.
+  auto check = [](auto x) {
+    INFO("x " << x);
+    const auto pair = brmrs::detail::softplus_sigmoid(x);
+    REQUIRE(pair.softplus == brmrs::detail::softplus(x));
+    REQUIRE(pair.sigmoid == brmrs::detail::sigmoid(x));
+  };
+  for (double x : {0.0, -0.0, 1e-300, -1e-300, 1e-8, -1e-8, 0.5, -0.5, 30.0, -30.0, 88.0, -88.0, 700.0, -700.0,
+                   1e4, -1e4}) {
+    check(x);
+    check(static_cast<float>(x));
+  }
+  for (int i = -2000; i <= 2000; ++i) {
+    check(i * 0.0173);
+    check(static_cast<float>(i) * 0.0173f);
+  }
+}

@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #if BRMRS_HAS_OPENMP
@@ -335,6 +336,77 @@ TEST_CASE("sample_pools works with 64-bit ids and strided pools", "[sampler]") {
     }
     for (std::size_t k = K; k < stride; ++k) CHECK(buf[b * stride + k] == -1);  // padding untouched
   }
+}
+
+namespace {
+
+// One user per degree, ids spread over [0, n_items) with clusters at both ends (the rank-select
+// boundaries: id 0, id n_items - 1, runs of consecutive ids), built straight into CSR.
+template <class Id>
+interactions<Id> degree_ladder(std::size_t n_items, const std::vector<std::size_t>& degrees, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::int64_t> offsets{0};
+  std::vector<Id> indices;
+  for (std::size_t degree : degrees) {
+    std::set<std::size_t> row;
+    for (std::size_t i = 0; i < degree / 4; ++i) row.insert(i);                // a run from id 0
+    for (std::size_t i = 0; i < degree / 8; ++i) row.insert(n_items - 1 - i);  // a run to the end
+    while (row.size() < degree) row.insert(static_cast<std::size_t>(rng() % n_items));
+    for (std::size_t id : row) indices.push_back(static_cast<Id>(id));
+    offsets.push_back(static_cast<std::int64_t>(indices.size()));
+  }
+  return interactions<Id>::from_csr(degrees.size(), n_items, std::move(offsets), std::move(indices));
+}
+
+// Every pool id of `Isa` equals draw_unobserved, the single-draw definition.
+template <class Id, class Isa>
+void check_kernel_against_definition(std::size_t n_items, const std::vector<std::size_t>& degrees, std::size_t K) {
+  const auto x = degree_ladder<Id>(n_items, degrees, 99 + K);
+  std::vector<Id> users;
+  for (std::size_t u = 0; u < degrees.size(); ++u) users.push_back(static_cast<Id>(u));
+  const std::size_t B = users.size();
+  const std::uint64_t seed = 0xfeedface12345678ull, step = (std::uint64_t(1) << 33) + 5, offset = 77;
+  std::vector<Id> pools(B * K), neg(B);
+  brmrs::sample_pools<Id, Isa>(x, users, seed, step, offset, brmrs::matrix_view<Id>(pools.data(), B, K),
+                               brmrs::vector_view<Id>(neg.data(), B), negative_source::complement);
+  for (std::size_t b = 0; b < B; ++b) {
+    const auto row = x.items_of(b);
+    for (std::size_t k = 0; k < K; ++k) {
+      INFO("n_items " << n_items << " degree " << degrees[b] << " K " << K << " slot " << k << " seed " << seed);
+      REQUIRE(static_cast<std::uint64_t>(pools[b * K + k]) ==
+              brmrs::draw_unobserved(row.data(), row.size(), n_items, seed, step, offset + b, k));
+    }
+    CHECK(static_cast<std::uint64_t>(neg[b]) ==
+          brmrs::draw_unobserved(row.data(), row.size(), n_items, seed, step, offset + b, K));
+  }
+}
+
+template <class Isa>
+void check_kernel(const char* name) {
+  INFO("kernel " << name);
+  // Degrees on each side of the kernel's regimes (vector count <= 96 observed items, two-level
+  // count <= 4096, binary search above) and of the 16-item blocks.
+  const std::vector<std::size_t> degrees{0, 1, 2, 15, 16, 17, 31, 95, 96, 97, 100, 255, 256, 257,
+                                         1000, 4095, 4096, 4097, 6000};
+  for (std::size_t K : {1u, 7u, 32u, 33u, 64u, 100u}) {
+    check_kernel_against_definition<std::int32_t, Isa>(7000, degrees, K);
+    check_kernel_against_definition<std::int64_t, Isa>(70000, degrees, K);
+    check_kernel_against_definition<std::uint32_t, Isa>(7000, degrees, K);
+  }
+  // Beyond 2^31 items the vector kernel hands over to the portable loop (64-bit ids only).
+  check_kernel_against_definition<std::int64_t, Isa>((std::size_t(1) << 31) + 12345, {0, 1, 20, 200}, 40);
+}
+
+}  // namespace
+
+TEST_CASE("every CPU sampler kernel writes the documented draws", "[sampler]") {
+  check_kernel<brmrs::detail::sampler_portable>("portable");
+#if BRMRS_SAMPLER_HAS_AVX512
+  check_kernel<brmrs::detail::sampler_avx512>("avx512");
+  CHECK(std::is_same_v<brmrs::detail::sampler_default_isa, brmrs::detail::sampler_avx512>);
+#else
+  WARN("this build targets no AVX-512: only the portable sampler kernel is tested");
+#endif
 }
 
 TEST_CASE("sample_pools validates everything before writing", "[sampler][errors]") {

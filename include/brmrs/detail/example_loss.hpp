@@ -15,7 +15,8 @@
 // Under synergy_gradient::stop_unimodal the unimodal margins get no synergy gradient (the
 // published method); under through_max the first maximiser m* (or every m, weighted by
 // softmax(Δ/τ), when τ > 0) gets +σ(-x) through Δ_m.
-// Cost: O(M^2) scalar operations and M^2 - M + 2 softplus/sigmoid evaluations. Never throws.
+// Cost: O(M^2) scalar operations and M^2 - M + 2 softplus/sigmoid pairs (one exp and one log1p
+// each, detail::softplus_sigmoid). Never throws.
 #pragma once
 
 #include <cmath>
@@ -61,8 +62,9 @@ BRMRS_HD inline example_terms<T> example_loss_and_grad(int M, const T* pos, cons
 
   // Fused BPR: d softplus(-Δ_f) / dΔ_f = -σ(-Δ_f).
   const T delta_f = pos_f - neg_f;
-  t.bpr = softplus(-delta_f);
-  T g_delta_f = -p.lambda_bpr * sigmoid(-delta_f);
+  const softplus_sigmoid_pair<T> f = softplus_sigmoid(-delta_f);
+  t.bpr = f.softplus;
+  T g_delta_f = -p.lambda_bpr * f.sigmoid;
 
   // CHNS: x = s_a(i+) - s_a(j^c), term softplus(-x), d/ds_a(i+) = -σ(-x)/(M-1), d/ds_a(j^c) = +σ(-x)/(M-1).
   const T inv_m1 = T(1) / T(M - 1);
@@ -71,8 +73,9 @@ BRMRS_HD inline example_terms<T> example_loss_and_grad(int M, const T* pos, cons
     for (int c = 0; c < M; ++c) {
       if (c == a) continue;
       const T x = pos[a] - cross[a * M + c];
-      chns += softplus(-x);
-      const T w = p.lambda_hard * inv_m1 * sigmoid(-x);
+      const softplus_sigmoid_pair<T> h = softplus_sigmoid(-x);
+      chns += h.softplus;
+      const T w = p.lambda_hard * inv_m1 * h.sigmoid;
       g_pos[a] -= w;
       g_cross[a * M + c] = w;
     }
@@ -93,8 +96,9 @@ BRMRS_HD inline example_terms<T> example_loss_and_grad(int M, const T* pos, cons
     best = hard_max + p.tau * log(sum);
   }
   const T x = delta_f - best - p.theta;
-  t.synergy = softplus(-x);
-  const T s = p.lambda_synergy * sigmoid(-x);  // d synergy / d(-x) scaled
+  const softplus_sigmoid_pair<T> sy = softplus_sigmoid(-x);
+  t.synergy = sy.softplus;
+  const T s = p.lambda_synergy * sy.sigmoid;  // d synergy / d(-x) scaled
   g_delta_f -= s;
   if (p.mode == synergy_gradient::through_max) {
     if (p.tau > T(0)) {

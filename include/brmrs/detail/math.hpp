@@ -2,7 +2,8 @@
 //
 // softplus(x) = log(1 + e^x) evaluated as max(x, 0) + log1p(exp(-|x|)): finite for every finite
 // x (no overflow of exp), and exact to rounding in both tails. sigmoid(x) = 1 / (1 + e^-x)
-// evaluated from the side where exp cannot overflow. These are the only transcendental
+// evaluated from the side where exp cannot overflow; softplus_sigmoid returns both from one exp
+// (the objective needs both for every term). These are the only transcendental
 // functions the objective uses; the CUDA backend calls the very same functions (BRMRS_HD), so
 // the CPU tests cover the GPU arithmetic.
 #pragma once
@@ -28,6 +29,22 @@ BRMRS_HD inline T sigmoid(T x) {
   if (x >= T(0)) return T(1) / (T(1) + exp(-x));
   const T e = exp(x);
   return e / (T(1) + e);
+}
+
+// softplus(x) and sigmoid(x) from one exponential: both need e = exp(-|x|), so the pair costs one
+// exp and one log1p instead of two exps and a log1p (bitwise the same values as the two
+// functions above: the same e, the same expressions).
+template <class T>
+struct softplus_sigmoid_pair {
+  T softplus, sigmoid;
+};
+template <class T>
+BRMRS_HD inline softplus_sigmoid_pair<T> softplus_sigmoid(T x) {
+  using std::exp;
+  using std::fabs;
+  using std::log1p;
+  const T e = exp(-fabs(x));
+  return {(x > T(0) ? x : T(0)) + log1p(e), x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e)};
 }
 
 template <class T>

@@ -9,11 +9,14 @@
 //   template <class T, class Id>
 //   static void select_hard(int M, const T* const* user_rows, const T* const* item_base,
 //                           const std::size_t* item_stride, const std::size_t* dims,
-//                           const Id* pool, std::size_t K, T* scores, std::size_t* best);
+//                           const Id* pool, std::size_t K, T* scores, std::size_t* best,
+//                           const Id* next_pool);
 //       Fused gather-score-argmax over one example's pool, every modality in one pass:
 //       scores[m*K + k] = <user_rows[m], item_base[m] + pool[k]*item_stride[m]> over dims[m]
 //       elements, for m < M, k < K; best[m] = the FIRST k maximising scores[m*K + k] (ties go to
 //       the smallest k; a NaN score never wins; best[m] = K when every score of m is NaN).
+//       next_pool: the pool row of the example scored next on this thread (null for the last),
+//       a hint a policy may use to keep prefetching across the example boundary.
 //       The scores must be the ones `dot` returns for the same rows (the pipeline reads
 //       s_a(u, j^c) back from `scores`).
 //   template <class T> static T    dot(const T* a, const T* b, std::size_t d);       // <a, b>
@@ -387,14 +390,15 @@ struct policy_has_prefetch_min_bytes : std::false_type {};
 template <class P>
 struct policy_has_prefetch_min_bytes<P, std::void_t<decltype(P::prefetch_min_bytes)>> : std::true_type {};
 
-// How many leading pool slots of the next example to prefetch while the current one is scored:
-// the policy's own look-ahead (8 for a policy that names none), capped at K, and 0 when the item
-// tables fit the policy's "in cache" size (prefetching rows that are already cached only costs).
-// A hint: it never changes a result.
+// How many leading pool slots of the next example the driver prefetches while the current one
+// is scored: none for a policy with its own look-ahead (P::prefetch_distance: select_hard runs
+// it on into next_pool itself), 8 (capped at K) for one without, and 0 when the item tables fit
+// the policy's "in cache" size (prefetching rows that are already cached only costs). A hint:
+// it never changes a result.
 template <class P, class T>
 std::size_t pool_prefetch_lead(std::size_t M, std::size_t n_items, const std::size_t* item_stride, std::size_t K) {
+  if constexpr (policy_has_prefetch_distance<P>::value) return 0;
   std::size_t lead = 8;
-  if constexpr (policy_has_prefetch_distance<P>::value) lead = P::prefetch_distance;
   if (lead > K) lead = K;
   if constexpr (policy_has_prefetch_min_bytes<P>::value) {
     std::size_t row_bytes = 0;
@@ -552,9 +556,9 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
     for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
     if (b + 1 < B) {
       // The next example's rows, a hint only: its user, positive and explicit negative rows
-      // (a pool negative is a pool row, read by select_hard anyway) in every table, and its
-      // first `lead` pool rows, which would otherwise start each example cold (inside an
-      // example the policy prefetches its own pool rows ahead).
+      // (a pool negative is a pool row, read by select_hard anyway) in every table, and, for a
+      // policy without its own look-ahead, its first `lead` pool rows, which would otherwise
+      // start each example cold (a policy with one runs it on into the next pool itself).
       const std::size_t u1 = static_cast<std::size_t>(bt.users[b + 1]);
       const std::size_t ip1 = static_cast<std::size_t>(bt.positives[b + 1]);
       const Id* pool1 = bt.pools.row(b + 1);
@@ -570,7 +574,8 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
       if (explicit_neg) P::prefetch_row(tables.fused_item.row(static_cast<std::size_t>(bt.negatives[b + 1])), d_f);
     }
 
-    P::select_hard(Mi, urow, item_base.data(), item_stride.data(), dims, pool, K, scores, best);
+    P::select_hard(Mi, urow, item_base.data(), item_stride.data(), dims, pool, K, scores, best,
+                   b + 1 < B ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr));
     if (!all_finite(scores, M * K)) {
       for (std::size_t m = 0; m < M && f.kind == 0; ++m)
         for (std::size_t k = 0; k < K; ++k)

@@ -17,8 +17,9 @@
 // Cost of select_hard: K·Σ_m d_m multiply-adds and K·Σ_m d_m·sizeof(T) bytes gathered, one
 // horizontal transpose-reduction (detail::simd_haddp) per N = batch<T, Arch>::size candidates
 // and modality, and one compare/two blends per N candidates for the running maxima. Rows
-// prefetch_distance slots ahead are prefetched only when the pool spans more than
-// prefetch_min_bytes of item rows (in cache, prefetching only costs).
+// prefetch_distance slots ahead (running on into the next example's pool when the caller
+// passes it) are prefetched only when the pool spans more than prefetch_min_bytes of item rows
+// (in cache, prefetching only costs).
 // Preconditions (validated by the public entry point, only asserted here): 1 <= M, K >= 1,
 // every pool id is a valid row of every item table, rows hold dims[m] readable elements.
 // Never throws, never allocates. Results are deterministic and do not depend on threads: the
@@ -49,15 +50,17 @@ struct kernels {
                 "unavailable: compile with e.g. -mavx2 or -march=native, or use brmrs::scalar_backend)");
   using arch_type = Arch;
 
-  // How many pool slots ahead select_hard prefetches the candidates' rows. A candidate costs a
-  // few nanoseconds in cache and a DRAM access ~100 ns, so rows are requested more than one SIMD
-  // block ahead (measured on Zen 5 with 2 x 256 MB tables, one thread: 4 slots 15.5 GB/s,
-  // 8: 17.5, 16: 19-20, 24-32: 20-21, 48-64: 18.5-20; docs/performance.md).
+  // How many pool slots ahead select_hard prefetches the candidates' rows: while a row is scored,
+  // the same modality's row of the candidate this many slots later (in this pool or, past its
+  // end, the next example's) is requested. A candidate costs a few nanoseconds in cache and a
+  // DRAM access ~100 ns, so rows are requested two SIMD blocks ahead (measured on Zen 5 with
+  // 2 x 256 MB tables, one thread, on a shared machine: 16 to 48 slots all within the run-to-run
+  // noise of about 15%, 32 among the fastest in every run; docs/performance.md).
   // BRMRS_SIMD_PREFETCH_DISTANCE overrides it at compile time (0 turns the prefetch off).
 #ifdef BRMRS_SIMD_PREFETCH_DISTANCE
   static constexpr std::size_t prefetch_distance = BRMRS_SIMD_PREFETCH_DISTANCE;
 #else
-  static constexpr std::size_t prefetch_distance = 24;
+  static constexpr std::size_t prefetch_distance = 32;
 #endif
 
   // A read prefetch into all cache levels; a no-op where the compiler has no builtin. A member,
@@ -103,6 +106,23 @@ struct kernels {
     const char* p = reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(row) & ~std::uintptr_t(63));
     const char* last = reinterpret_cast<const char*>(row + d) - 1;
     for (; p <= last; p += 64) prefetch_line(p);
+  }
+
+  // prefetch_row for a row of C full batches (C > 0: the line count is known at compile time,
+  // so the requests are a straight run of instructions; C = 0: prefetch_row).
+  template <class T, int C>
+  static void prefetch_row_c(const T* row, std::size_t d) noexcept {
+    if constexpr (C > 0) {
+      constexpr std::size_t bytes = static_cast<std::size_t>(C) * xsimd::batch<T, Arch>::size * sizeof(T);
+      const std::uintptr_t first = reinterpret_cast<std::uintptr_t>(row) & ~std::uintptr_t(63);
+      const std::uintptr_t last = (reinterpret_cast<std::uintptr_t>(row) + bytes - 1) & ~std::uintptr_t(63);
+      // Every line the row touches: bytes / 64 of them, one more when the row is not line aligned.
+      for (std::size_t l = 0; l < (bytes + 63) / 64; ++l) prefetch_line(reinterpret_cast<const void*>(first + 64 * l));
+      if (last != first + 64 * ((bytes + 63) / 64 - 1)) prefetch_line(reinterpret_cast<const void*>(last));
+      (void)d;
+    } else {
+      prefetch_row(row, d);
+    }
   }
 
   // Σ_i a[i]·b[i] over the first `chunks` full batches. The order is fixed by (d, N): two
@@ -196,39 +216,29 @@ struct kernels {
   // Fused gather–score–argmax over one example's pool (see the header comment):
   //   scores[m*K + k] = <user_rows[m], item_base[m] + pool[k]*item_stride[m]>  (dims[m] elements)
   //   best[m] = the first k maximising scores[m*K + k]; NaN never wins; K when all are NaN.
+  //   next_pool: the pool row (K ids) of the example the caller scores next, or null; a hint:
+  //   the look-ahead runs on into it, so the rows an example starts with are already requested.
   template <class T, class Id>
   static void select_hard(int M, const T* const* user_rows, const T* const* item_base,
                           const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
-                          std::size_t K, T* scores, std::size_t* best) noexcept {
+                          std::size_t K, T* scores, std::size_t* best, const Id* next_pool = nullptr) noexcept {
     BRMRS_ASSERT(M >= 1 && K >= 1);
     bool prefetch = false;
     if constexpr (prefetch_distance > 0) {
-      if (K > prefetch_distance) {
-        std::size_t max_id = 0;
-        for (std::size_t k = 0; k < K; ++k) {
-          const std::size_t id = static_cast<std::size_t>(pool[k]);
-          max_id = id > max_id ? id : max_id;
-        }
-        prefetch = worth_prefetching<T>(max_id, M, item_stride);
+      std::size_t max_id = 0;
+      for (std::size_t k = 0; k < K; ++k) {
+        const std::size_t id = static_cast<std::size_t>(pool[k]);
+        max_id = id > max_id ? id : max_id;
       }
-    }
-    if (prefetch) {
-      // The loop below requests slot k + prefetch_distance while it scores slot k, so slots
-      // [N, prefetch_distance) would never be requested: ask for them now (the first block's
-      // own loads are issued together by the out-of-order core; the caller may have prefetched
-      // them with the previous example).
-      constexpr std::size_t N = xsimd::batch<T, Arch>::size;
-      const std::size_t end = K < prefetch_distance ? K : prefetch_distance;
-      for (std::size_t k = N; k < end; ++k)
-        for (int m = 0; m < M; ++m)
-          prefetch_row(item_base[m] + static_cast<std::size_t>(pool[k]) * item_stride[m], dims[m]);
+      prefetch = worth_prefetching<T>(max_id, M, item_stride);
     }
     // Modalities are processed in groups so the running maxima live in a fixed stack array; a
     // candidate is read once per group, i.e. once for every M <= max_group.
     for (int m0 = 0; m0 < M; m0 += max_group) {
       const int g = M - m0 < max_group ? M - m0 : max_group;
       select_group(g, user_rows + m0, item_base + m0, item_stride + m0, dims + m0, pool, K,
-                   scores + static_cast<std::size_t>(m0) * K, best + m0, K, prefetch);
+                   scores + static_cast<std::size_t>(m0) * K, best + m0, K, prefetch ? next_pool : nullptr,
+                   prefetch);
     }
   }
 
@@ -239,7 +249,7 @@ struct kernels {
   static void select_group_c(int G, const T* const* user_rows, const T* const* item_base,
                              const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
                              std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
-                             bool prefetch) noexcept {
+                             const Id* next_pool, bool prefetch) noexcept {
     using V = xsimd::batch<T, Arch>;
     constexpr std::size_t N = V::size;
     constexpr std::size_t PF = prefetch_distance;
@@ -260,27 +270,41 @@ struct kernels {
 
     for (std::size_t k0 = 0; k0 < K; k0 += N) {
       const std::size_t n = K - k0 < N ? K - k0 : N;
+      // The ids PF slots ahead of this block, running on into the next example's pool: while a
+      // row is scored, the same modality's row of the candidate PF slots later is requested, so
+      // a steady stream of requests stays in flight across example boundaries (measured on
+      // Zen 5, 2 x 256 MB tables, one thread: 36 GB/s; 22 GB/s with bursts of requests per
+      // block and modality that stopped at the end of each example; docs/performance.md).
+      const Id* ahead[N];
+      std::size_t n_ahead = 0;
+      if (PF > 0 && prefetch)
+        for (; n_ahead < n; ++n_ahead) {
+          const std::size_t slot = k0 + n_ahead + PF;
+          const Id* id = slot < K ? pool + slot : (next_pool != nullptr && slot - K < K ? next_pool + (slot - K) : nullptr);
+          if (id == nullptr) break;
+          ahead[n_ahead] = id;
+        }
       for (int m = 0; m < G; ++m) {
         const T* u = user_rows[m];
         const T* base = item_base[m];
         const std::size_t stride = item_stride[m];
         const std::size_t dm = dims[m];
         const std::size_t chunks = dm / N;
-        // Rows PF slots ahead, this modality: the request is in flight while this block computes.
-        if (PF > 0 && prefetch)
-          for (std::size_t j = 0; j < n && k0 + j + PF < K; ++j)
-            prefetch_row(base + static_cast<std::size_t>(pool[k0 + j + PF]) * stride, dm);
         V s;
         if (n == N) {
           // A full block: the rows are reduced as they are produced (no accumulator array).
           const Id* pk = pool + k0;
           s = brmrs::detail::simd_haddp_generate<T, Arch>([&](auto J) {
-            return row_products<T, C>(u, base + static_cast<std::size_t>(pk[decltype(J)::value]) * stride, chunks);
+            constexpr std::size_t j = decltype(J)::value;
+            if (j < n_ahead) prefetch_row_c<T, C>(base + static_cast<std::size_t>(*ahead[j]) * stride, dm);
+            return row_products<T, C>(u, base + static_cast<std::size_t>(pk[j]) * stride, chunks);
           });
         } else {
           V acc[N];
-          for (std::size_t j = 0; j < n; ++j)
+          for (std::size_t j = 0; j < n; ++j) {
+            if (j < n_ahead) prefetch_row_c<T, C>(base + static_cast<std::size_t>(*ahead[j]) * stride, dm);
             acc[j] = row_products<T, C>(u, base + static_cast<std::size_t>(pool[k0 + j]) * stride, chunks);
+          }
           for (std::size_t j = n; j < N; ++j) acc[j] = V(T(0));
           s = brmrs::detail::simd_haddp(acc);
         }
@@ -346,7 +370,7 @@ struct kernels {
   static void select_group(int G, const T* const* user_rows, const T* const* item_base,
                            const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
                            std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
-                           bool prefetch) noexcept {
+                           const Id* next_pool, bool prefetch) noexcept {
     constexpr std::size_t N = xsimd::batch<T, Arch>::size;
     // A compile-time chunk count when every modality of the group has the same d, a multiple
     // of the batch width of 1, 2, 4 or 8 batches (d = 64 float on AVX-512 is 4): the user
@@ -356,14 +380,14 @@ struct kernels {
     const std::size_t chunks = dims[0] / N;
     if (same && chunks * N == dims[0]) {
       switch (chunks) {
-        case 1: return select_group_c<T, Id, 1>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
-        case 2: return select_group_c<T, Id, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
-        case 4: return select_group_c<T, Id, 4>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
-        case 8: return select_group_c<T, Id, 8>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
+        case 1: return select_group_c<T, Id, 1>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
+        case 2: return select_group_c<T, Id, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
+        case 4: return select_group_c<T, Id, 4>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
+        case 8: return select_group_c<T, Id, 8>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
         default: break;
       }
     }
-    select_group_c<T, Id, 0>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, prefetch);
+    select_group_c<T, Id, 0>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
   }
 };
 

@@ -10,9 +10,10 @@
 // measure the selection on its own (benchmarks/bench_select.cpp, the peer script) and for hosts
 // that only want the hard negatives.
 // Cost: B·K·Σ_m d_m multiply-adds and as many elements gathered; OpenMP over examples with
-// schedule(static); while example b is scored, the user rows and the first pool rows of example
-// b + 1 are prefetched, so a thread never starts an example on a cold DRAM access (inside an
-// example the policy prefetches its own pool rows ahead).
+// schedule(static); while example b is scored, the user rows of example b + 1 are prefetched and
+// the policy's look-ahead over pool rows runs on into b + 1's pool (a policy without one gets
+// b + 1's first pool rows prefetched here), so a thread never starts an example on a cold DRAM
+// access.
 // Validation: the checks compute_objective makes on what the selection reads (tables' shapes,
 // user and pool ids in range, K >= 1; M >= 1 suffices here), plus the shape of `hard` (B x M)
 // and that it overlaps no input; throws
@@ -141,8 +142,8 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
   std::vector<T> scratch(static_cast<std::size_t>(n_threads) * per_thread);
   std::vector<std::size_t> best_scratch(static_cast<std::size_t>(n_threads) * M);
   std::vector<const T*> urow_scratch(static_cast<std::size_t>(n_threads) * M);
-  // How many leading pool slots of the next example to request: the policy's own look-ahead,
-  // and none for tables that sit in cache (the same test the SIMD policy applies inside an example).
+  // How many leading pool slots of the next example to request here: none for a policy that
+  // runs its own look-ahead on into the next pool (the SIMD one), none for tables in cache.
   const std::size_t lead = detail::pool_prefetch_lead<Policy, T>(M, sh.n_items, item_stride.data(), K);
   const long long Bl = static_cast<long long>(B);
 
@@ -167,7 +168,8 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
     const std::size_t u = static_cast<std::size_t>(bt.users[b]);
     for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
     const Id* pool = bt.pools.row(b);
-    Policy::select_hard(static_cast<int>(M), urow, item_base.data(), item_stride.data(), dims, pool, K, scores, best);
+    Policy::select_hard(static_cast<int>(M), urow, item_base.data(), item_stride.data(), dims, pool, K, scores, best,
+                        b + 1 < B ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr));
     for (std::size_t m = 0; m < M; ++m) {
       if (best[m] >= K) {
         fault[b] = 1;
