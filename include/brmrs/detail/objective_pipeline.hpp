@@ -425,6 +425,30 @@ auto grow_to(V& v, std::size_t n) -> decltype(v.data()) {
   return v.data();
 }
 
+// Per-thread scratch blocks, each starting on its own 128-byte unit (a cache line and the
+// partner line the adjacent-line prefetcher pulls with it): every example writes its thread's
+// block, so two threads' blocks sharing a line would bounce it between cores on every example.
+constexpr std::size_t thread_block_align = 128;
+
+// Elements of U per thread block holding n of them: n rounded up to whole 128-byte units.
+template <class U>
+constexpr std::size_t thread_block_elements(std::size_t n) noexcept {
+  static_assert(thread_block_align % sizeof(U) == 0, "U must tile a 128-byte unit");
+  constexpr std::size_t per_unit = thread_block_align / sizeof(U);
+  return (n + per_unit - 1) / per_unit * per_unit;
+}
+
+// Grows v to hold `threads` blocks of thread_block_elements<U>(n) elements starting on a 128-byte
+// boundary, and returns that boundary.
+template <class U>
+U* thread_blocks(std::vector<U>& v, std::size_t threads, std::size_t n) {
+  constexpr std::size_t slack = thread_block_align / sizeof(U);
+  U* p = grow_to(v, threads * thread_block_elements<U>(n) + slack);
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  const std::size_t skip = ((thread_block_align - a % thread_block_align) % thread_block_align) / sizeof(U);
+  return p + skip;
+}
+
 // The internal buffers of one run_objective call, kept per calling thread between calls
 // (thread_local): they only grow, to the largest call the thread has made, so a training loop
 // stops paying for allocation, page faults and page clearing per batch (~190 KB for W, 7 MB more
@@ -435,7 +459,8 @@ auto grow_to(V& v, std::size_t n) -> decltype(v.data()) {
 template <class T, class Id>
 struct objective_workspace {
   std::vector<Id> ids;                       // neg_id (B), hard_id (B·M)
-  std::vector<T> values;                     // per-example gradients and terms, per-thread scratch
+  std::vector<T> values;                     // per-example gradients and terms
+  std::vector<T> scratch;                    // per-thread scores and example scratch (thread_blocks)
   std::vector<std::size_t> best;             // per-thread argmax slots
   std::vector<const T*> urow;                // per-thread user-row pointers
   std::vector<unsigned char> degraded;       // B
@@ -504,10 +529,10 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
   objective_workspace<T, Id>& ws = *lease;
   const int n_threads = pipeline_max_threads();
   const std::size_t nt = static_cast<std::size_t>(n_threads);
-  const std::size_t per_thread = M * K + 2 * M + M * M;
+  const std::size_t per_thread = thread_block_elements<T>(M * K + 2 * M + M * M);
   Id* const neg_id = grow_to(ws.ids, B + B * M);
   Id* const hard_id = neg_id + B;
-  T* const g_pos = grow_to(ws.values, 2 * B * M + B * M * M + 6 * B + nt * per_thread);
+  T* const g_pos = grow_to(ws.values, 2 * B * M + B * M * M + 6 * B);
   T* const g_neg = g_pos + B * M;
   T* const g_cross = g_neg + B * M;
   T* const g_pos_f = g_cross + B * M * M;
@@ -516,11 +541,13 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
   T* const t_chns = t_bpr + B;
   T* const t_syn = t_chns + B;
   T* const t_l2 = t_syn + B;
-  T* const scratch = t_l2 + B;
+  T* const scratch = thread_blocks(ws.scratch, nt, per_thread);
   unsigned char* const degraded = grow_to(ws.degraded, B);
   example_fault<T>* const fault = grow_to(ws.fault, B);
-  std::size_t* const best_scratch = grow_to(ws.best, nt * M);
-  const T** const urow_scratch = grow_to(ws.urow, nt * M);
+  const std::size_t best_block = thread_block_elements<std::size_t>(M);
+  const std::size_t urow_block = thread_block_elements<const T*>(M);
+  std::size_t* const best_scratch = thread_blocks(ws.best, nt, M);
+  const T** const urow_scratch = thread_blocks(ws.urow, nt, M);
   // The next example's first pool rows are requested while the current one is scored (only for
   // tables beyond the cache, as the policy decides inside an example).
   const std::size_t lead = pool_prefetch_lead<P, T>(M, sh.n_items, item_stride.data(), K);
@@ -540,8 +567,8 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
     T* pos = scores + M * K;
     T* neg = pos + M;
     T* cross = neg + M;
-    std::size_t* best = best_scratch + tid * M;
-    const T** urow = urow_scratch + tid * M;
+    std::size_t* best = best_scratch + tid * best_block;
+    const T** urow = urow_scratch + tid * urow_block;
     example_fault<T>& f = fault[b];
     f = example_fault<T>{};
 

@@ -138,10 +138,18 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
   std::vector<unsigned char> fault(B, 0);
 
   const int n_threads = detail::pipeline_max_threads();
-  const std::size_t per_thread = M * K;
-  std::vector<T> scratch(static_cast<std::size_t>(n_threads) * per_thread);
-  std::vector<std::size_t> best_scratch(static_cast<std::size_t>(n_threads) * M);
-  std::vector<const T*> urow_scratch(static_cast<std::size_t>(n_threads) * M);
+  const std::size_t nt = static_cast<std::size_t>(n_threads);
+  // Per-thread blocks on separate 128-byte units (detail::thread_blocks): no line shared by two
+  // threads' per-example writes.
+  const std::size_t per_thread = detail::thread_block_elements<T>(M * K);
+  const std::size_t best_block = detail::thread_block_elements<std::size_t>(M);
+  const std::size_t urow_block = detail::thread_block_elements<const T*>(M);
+  std::vector<T> scratch_buf;
+  std::vector<std::size_t> best_buf;
+  std::vector<const T*> urow_buf;
+  T* const scratch = detail::thread_blocks(scratch_buf, nt, M * K);
+  std::size_t* const best_scratch = detail::thread_blocks(best_buf, nt, M);
+  const T** const urow_scratch = detail::thread_blocks(urow_buf, nt, M);
   // How many leading pool slots of the next example to request here: none for a policy that
   // runs its own look-ahead on into the next pool (the SIMD one), none for tables in cache.
   const std::size_t lead = detail::pool_prefetch_lead<Policy, T>(M, sh.n_items, item_stride.data(), K);
@@ -153,9 +161,9 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
   for (long long bl = 0; bl < Bl; ++bl) {
     const std::size_t b = static_cast<std::size_t>(bl);
     const std::size_t tid = static_cast<std::size_t>(detail::pipeline_thread_num());
-    T* scores = scratch.data() + tid * per_thread;
-    std::size_t* best = best_scratch.data() + tid * M;
-    const T** urow = urow_scratch.data() + tid * M;
+    T* scores = scratch + tid * per_thread;
+    std::size_t* best = best_scratch + tid * best_block;
+    const T** urow = urow_scratch + tid * urow_block;
     if (b + 1 < B) {
       const std::size_t un = static_cast<std::size_t>(bt.users[b + 1]);
       const Id* pn = bt.pools.row(b + 1);
