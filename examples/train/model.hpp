@@ -5,18 +5,21 @@
 //   h_i^m = x_i^m W_m                      modality m's item features x^m (f_m, standardised)
 //                                          projected to d by a learned W_m (f_m x d)
 //   x_i^× = Σ_{a<c} h_i^a ⊙ h_i^c          the interaction block (h^0 ⊙ h^1 for M = 2)
-//   e_i                                    a learned item embedding (d)
+//   e_i                                    a learned item embedding (d; --item-embedding off
+//                                          drops it, D_f = (M + 1) d)
 //   fused item  q_i^f = [h_i^0 | ... | h_i^{M-1} | x_i^× | e_i]        (D_f = (M + 2) d)
 //   branch m    s_m(u, i) = <p_u^m, h_i^m>
 //   fused       s_f(u, i) = <p_u^f, q_i^f>
 // The item encoders W_m are shared by the branch and the fused scorers. Two fusion choices
 // (--fusion) differ in the user side:
-//   separate (default): p_u^f is its own D_f-wide user row; the branch scorers have their own
-//     user blocks p_u^m. CHNS trains the shared item encoders through the branch scorers; it does
-//     not write into the fused user row.
-//   sum: p_u^f = [p_u^0 | ... | p_u^{M-1} | p_u^× | p_u^e] reuses the branch blocks, so
+//   sum (default): p_u^f = [p_u^0 | ... | p_u^{M-1} | p_u^× | p_u^e] reuses the branch blocks, so
 //     s_f = Σ_m s_m + <p_u^×, x_i^×> + <p_u^e, e_i>: the fused score is the sum of the unimodal
-//     scores plus an interaction and a collaborative term.
+//     scores plus an interaction and a collaborative term (the published coupling: the fused
+//     representation is built from the branch representations, so fused BPR trains the
+//     branches too and every variant's branch scorers, and hence U_t / U_v / U_r, mean something).
+//   separate: p_u^f is its own D_f-wide user row; the branch scorers have their own user blocks
+//     p_u^m, which only CHNS trains (under BPR-only they stay at their random start). CHNS trains
+//     the shared item encoders through the branch scorers; it does not write into the fused row.
 // Storage: one user table P (n_users x D) and one item table F (n_items x D), D = D_f + M d for
 // separate (F repeats the h blocks: columns [0, Md) serve the branches, [Md, D) the fused
 // scorer) and D = D_f for sum. brmrs sees plain views into them (row stride D): item[m] and
@@ -66,7 +69,7 @@ void adam_step(mat<T>& param, const mat<T>& grad, adam_state<T>& st, const adam_
 template <class T>
 struct model {
   std::size_t M = 0, d = 0, D = 0, Df = 0, fo = 0, n_users = 0, n_items = 0;
-  bool separate = true;
+  bool separate = true, item_embedding = true;
   mat<T> P;               // n_users x D: user rows
   mat<T> E;               // n_items x d: item embeddings
   std::vector<mat<T>> W;  // f_m x d: projections
@@ -74,9 +77,10 @@ struct model {
 
   model() = default;
   model(std::size_t n_users_, std::size_t n_items_, const std::vector<mat<T>>& X, std::size_t d_, std::uint64_t seed,
-        bool separate_ = true)
-      : M(X.size()), d(d_), D((X.size() + 2) * d_ + (separate_ ? X.size() * d_ : 0)), Df((X.size() + 2) * d_),
-        fo(separate_ ? X.size() * d_ : 0), n_users(n_users_), n_items(n_items_), separate(separate_) {
+        bool separate_ = true, bool item_embedding_ = true)
+      : M(X.size()), d(d_), D((X.size() + (item_embedding_ ? 2 : 1)) * d_ + (separate_ ? X.size() * d_ : 0)),
+        Df((X.size() + (item_embedding_ ? 2 : 1)) * d_), fo(separate_ ? X.size() * d_ : 0), n_users(n_users_),
+        n_items(n_items_), separate(separate_), item_embedding(item_embedding_) {
     std::mt19937_64 g(seed);
     std::normal_distribution<double> nd(0.0, 1.0);
     auto fill = [&](mat<T>& m, std::size_t r, std::size_t c, double sd) {
@@ -102,7 +106,7 @@ struct model {
     for (std::size_t a = 0; a < M; ++a)
       for (std::size_t c = a + 1; c < M; ++c)
         F.middleCols(xb, dd()).array() += F.middleCols(blk(a), dd()).array() * F.middleCols(blk(c), dd()).array();
-    F.middleCols(xb + dd(), dd()) = E;
+    if (item_embedding) F.middleCols(xb + dd(), dd()) = E;
   }
 
   brmrs::dot_tables<T> tables() const {
@@ -119,7 +123,7 @@ struct model {
   // dF -> dE, dW (the item side of the backward pass).
   void backward_items(const std::vector<mat<T>>& X, const mat<T>& dF, mat<T>& dE, std::vector<mat<T>>& dW) const {
     const Eigen::Index xb = Eigen::Index(fo) + blk(M);
-    dE = dF.middleCols(xb + dd(), dd());
+    if (item_embedding) dE = dF.middleCols(xb + dd(), dd());
     dW.resize(M);
     mat<T> hsum = mat<T>::Zero(Eigen::Index(n_items), dd());
     for (std::size_t c = 0; c < M; ++c) hsum += F.middleCols(blk(c), dd());
@@ -140,8 +144,8 @@ struct batch_grads {
   mat<T> fu, fp, fn;
   std::vector<std::int32_t> negatives, hard_ids;
 
-  void resize(std::size_t M_, std::size_t d_, std::size_t B_, std::size_t fo_) {
-    M = M_, d = d_, D = (M_ + 2) * d_, fo = fo_, B = B_;
+  void resize(std::size_t M_, std::size_t d_, std::size_t B_, std::size_t fo_, std::size_t Df_) {
+    M = M_, d = d_, D = Df_, fo = fo_, B = B_;
     user.assign(M, mat<T>(Eigen::Index(B), Eigen::Index(d)));
     pos = neg = user;
     hard.assign(M, mat<T>(Eigen::Index(B * M), Eigen::Index(d)));
