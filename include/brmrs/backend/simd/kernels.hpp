@@ -245,11 +245,12 @@ struct kernels {
  private:
   static constexpr int max_group = 4;
 
-  template <class T, class Id, int C>
+  // Prefetch is a template argument: the in-cache instantiation carries no look-ahead code at all.
+  template <class T, class Id, int C, bool Prefetch>
   static void select_group_c(int G, const T* const* user_rows, const T* const* item_base,
                              const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
                              std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
-                             const Id* next_pool, bool prefetch) noexcept {
+                             const Id* next_pool) noexcept {
     using V = xsimd::batch<T, Arch>;
     constexpr std::size_t N = V::size;
     constexpr std::size_t PF = prefetch_distance;
@@ -277,7 +278,7 @@ struct kernels {
       // block and modality that stopped at the end of each example; docs/performance.md).
       const Id* ahead[N];
       std::size_t n_ahead = 0;
-      if (PF > 0 && prefetch)
+      if constexpr (PF > 0 && Prefetch)
         for (; n_ahead < n; ++n_ahead) {
           const std::size_t slot = k0 + n_ahead + PF;
           const Id* id = slot < K ? pool + slot : (next_pool != nullptr && slot - K < K ? next_pool + (slot - K) : nullptr);
@@ -296,13 +297,15 @@ struct kernels {
           const Id* pk = pool + k0;
           s = brmrs::detail::simd_haddp_generate<T, Arch>([&](auto J) {
             constexpr std::size_t j = decltype(J)::value;
-            if (j < n_ahead) prefetch_row_c<T, C>(base + static_cast<std::size_t>(*ahead[j]) * stride, dm);
+            if constexpr (Prefetch)
+              if (j < n_ahead) prefetch_row_c<T, C>(base + static_cast<std::size_t>(*ahead[j]) * stride, dm);
             return row_products<T, C>(u, base + static_cast<std::size_t>(pk[j]) * stride, chunks);
           });
         } else {
           V acc[N];
           for (std::size_t j = 0; j < n; ++j) {
-            if (j < n_ahead) prefetch_row_c<T, C>(base + static_cast<std::size_t>(*ahead[j]) * stride, dm);
+            if constexpr (Prefetch)
+              if (j < n_ahead) prefetch_row_c<T, C>(base + static_cast<std::size_t>(*ahead[j]) * stride, dm);
             acc[j] = row_products<T, C>(u, base + static_cast<std::size_t>(pool[k0 + j]) * stride, chunks);
           }
           for (std::size_t j = n; j < N; ++j) acc[j] = V(T(0));
@@ -366,6 +369,17 @@ struct kernels {
     }
   }
 
+  template <class T, class Id, int C>
+  static void select_group_p(int G, const T* const* user_rows, const T* const* item_base,
+                             const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
+                             std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
+                             const Id* next_pool, bool prefetch) noexcept {
+    if (prefetch)
+      select_group_c<T, Id, C, true>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
+    else
+      select_group_c<T, Id, C, false>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
+  }
+
   template <class T, class Id>
   static void select_group(int G, const T* const* user_rows, const T* const* item_base,
                            const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
@@ -380,14 +394,14 @@ struct kernels {
     const std::size_t chunks = dims[0] / N;
     if (same && chunks * N == dims[0]) {
       switch (chunks) {
-        case 1: return select_group_c<T, Id, 1>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
-        case 2: return select_group_c<T, Id, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
-        case 4: return select_group_c<T, Id, 4>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
-        case 8: return select_group_c<T, Id, 8>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
+        case 1: return select_group_p<T, Id, 1>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
+        case 2: return select_group_p<T, Id, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
+        case 4: return select_group_p<T, Id, 4>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
+        case 8: return select_group_p<T, Id, 8>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
         default: break;
       }
     }
-    select_group_c<T, Id, 0>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
+    select_group_p<T, Id, 0>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool, prefetch);
   }
 };
 
