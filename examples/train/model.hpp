@@ -6,28 +6,40 @@
 //                                          projected to d by a learned W_m (f_m x d)
 //   x_i^× = Σ_{a<c} h_i^a ⊙ h_i^c          the interaction block (h^0 ⊙ h^1 for M = 2)
 //   e_i                                    a learned item embedding (d; --item-embedding off
-//                                          drops it, D_f = (M + 1) d)
-//   fused item  q_i^f = [h_i^0 | ... | h_i^{M-1} | x_i^× | e_i]        (D_f = (M + 2) d)
+//                                          drops it)
 //   branch m    s_m(u, i) = <p_u^m, h_i^m>
 //   fused       s_f(u, i) = <p_u^f, q_i^f>
-// The item encoders W_m are shared by the branch and the fused scorers. Two fusion choices
-// (--fusion) differ in the user side:
-//   sum (default): p_u^f = [p_u^0 | ... | p_u^{M-1} | p_u^× | p_u^e] reuses the branch blocks, so
-//     s_f = Σ_m s_m + <p_u^×, x_i^×> + <p_u^e, e_i>: the fused score is the sum of the unimodal
-//     scores plus an interaction and a collaborative term (the published coupling: the fused
-//     representation is built from the branch representations, so fused BPR trains the
-//     branches too and every variant's branch scorers, and hence U_t / U_v / U_r, mean something).
-//   separate: p_u^f is its own D_f-wide user row; the branch scorers have their own user blocks
-//     p_u^m, which only CHNS trains (under BPR-only they stay at their random start). CHNS trains
-//     the shared item encoders through the branch scorers; it does not write into the fused row.
-// Storage: one user table P (n_users x D) and one item table F (n_items x D), D = D_f + M d for
-// separate (F repeats the h blocks: columns [0, Md) serve the branches, [Md, D) the fused
-// scorer) and D = D_f for sum. brmrs sees plain views into them (row stride D): item[m] and
-// user[m] are the d columns of block m, fused_item / fused_user the D_f columns from offset fo.
+// The item encoders W_m are shared by the branch and the fused scorers. Three fusion choices
+// (--fusion) differ in the fused item row and the user side:
+//   sum: q^f = [h^0 | ... | h^{M-1} | x^× | e], p_u^f = [p_u^0 | ... | p_u^{M-1} | p_u^× |
+//     p_u^e] reuses the branch blocks, so s_f = Σ_m s_m + <p_u^×, x_i^×> + <p_u^e, e_i>: the fused
+//     score is the sum of the unimodal scores plus an interaction and a collaborative term (fused
+//     BPR trains the branches too and every variant's branch scorers, and hence U_t / U_v / U_r,
+//     mean something).
+//   separate: the same q^f, but p_u^f is its own D_f-wide user row; the branch scorers have their
+//     own user blocks p_u^m, which only CHNS trains (under BPR-only they stay at their random
+//     start). CHNS trains the shared item encoders through the branch scorers.
+//   linear (default): a learned linear fusion with one shared user vector p_u (brmrs's shared-user-table
+//     mode: the same user view for every branch): q^f = [Σ_m h^m C_m | x^× | e] with learned
+//     C_m (d x d, initialised to the identity) and p_u^f = [p_u | p_u^× | p_u^e], so
+//     s_m = <p_u, h^m> and s_f = <p_u, Σ_m h^m C_m> + <p_u^×, x^×> + <p_u^e, e>. At the start
+//     (C_m = I) s_f = Σ_m s_m + ...; once the C_m move, the fused scorer reads p_u through its own
+//     learned mixing of the modalities and is no longer a sum of the branch scores, so it can
+//     lose a pair both branches rank high (U_r). Fused BPR trains p_u and W_m, hence the branches.
+// Storage: one user table P (n_users x Du) and one item table F (n_items x Di, derived by
+// forward_items). Branch m reads user columns [ucol(m), +d) and item columns [m d, +d) (the h
+// blocks come first in F); the fused scorer reads user columns [fuo, +D_f) and item columns
+// [fio, +D_f).
+//   sum:      Du = Di = D_f = (M + 1 + e) d, ucol(m) = m d, fuo = fio = 0.
+//   separate: Du = Di = M d + D_f, D_f = (M + 1 + e) d, ucol(m) = m d, fuo = fio = M d (F repeats
+//             the h blocks there).
+//   linear:   D_f = (2 + e) d, Du = D_f, ucol(m) = 0, fuo = 0; Di = M d + D_f, fio = M d.
+// brmrs sees plain views into P and F (row stride Du, Di).
 // Backward: brmrs returns per-example gradient rows (objective_outputs::rows); they are
-// scattered into dP and dF, then dF flows back by the chain rule:
-//   dE = dF[e], dX = dF[×], dH_a = dF[a] (+ dF[fo + a] for separate) + dX ⊙ Σ_{c≠a} H_c,
-//   dW_a = X_aᵀ dH_a.
+// scattered into dP and dF (rows of a shared user block add up), then dF flows back by the
+// chain rule:
+//   dE = dF[e], dX = dF[×], dH_a = dF[a] (+ dF[fio + a] for separate, + dQ C_aᵀ for linear,
+//   dQ = dF[fio, +d)) + dX ⊙ Σ_{c≠a} H_c, dW_a = X_aᵀ dH_a, dC_a = H_aᵀ dQ.
 #pragma once
 
 #include <Eigen/Core>
@@ -66,42 +78,65 @@ void adam_step(mat<T>& param, const mat<T>& grad, adam_state<T>& st, const adam_
   param.array() -= T(o.lr) * (st.m.array() * c1) / ((st.v.array() * c2).sqrt() + T(o.eps));
 }
 
+enum class fusion { sum, separate, linear };
+
+inline const char* fusion_name(fusion f) {
+  return f == fusion::sum ? "sum" : f == fusion::separate ? "separate" : "linear";
+}
+
 template <class T>
 struct model {
-  std::size_t M = 0, d = 0, D = 0, Df = 0, fo = 0, n_users = 0, n_items = 0;
-  bool separate = true, item_embedding = true;
-  mat<T> P;               // n_users x D: user rows
+  std::size_t M = 0, d = 0, Du = 0, Di = 0, Df = 0, fuo = 0, fio = 0, n_users = 0, n_items = 0;
+  fusion kind = fusion::sum;
+  bool item_embedding = true;
+  mat<T> P;               // n_users x Du: user rows
   mat<T> E;               // n_items x d: item embeddings
   std::vector<mat<T>> W;  // f_m x d: projections
-  mat<T> F;               // n_items x D: fused item table (derived by forward_items)
+  std::vector<mat<T>> C;  // d x d: linear fusion's mixing matrices (fusion::linear only)
+  mat<T> F;               // n_items x Di: item table (derived by forward_items)
 
   model() = default;
   model(std::size_t n_users_, std::size_t n_items_, const std::vector<mat<T>>& X, std::size_t d_, std::uint64_t seed,
-        bool separate_ = true, bool item_embedding_ = true)
-      : M(X.size()), d(d_), D((X.size() + (item_embedding_ ? 2 : 1)) * d_ + (separate_ ? X.size() * d_ : 0)),
-        Df((X.size() + (item_embedding_ ? 2 : 1)) * d_), fo(separate_ ? X.size() * d_ : 0), n_users(n_users_),
-        n_items(n_items_), separate(separate_), item_embedding(item_embedding_) {
+        fusion kind_ = fusion::sum, bool item_embedding_ = true)
+      : M(X.size()), d(d_), n_users(n_users_), n_items(n_items_), kind(kind_), item_embedding(item_embedding_) {
+    const std::size_t ie = item_embedding ? 1 : 0;
+    if (kind == fusion::linear) {
+      Df = (2 + ie) * d, Du = Df, fuo = 0, fio = M * d, Di = M * d + Df;
+    } else {
+      Df = (M + 1 + ie) * d;
+      fuo = fio = kind == fusion::separate ? M * d : 0;
+      Du = Di = fuo + Df;
+    }
     std::mt19937_64 g(seed);
     std::normal_distribution<double> nd(0.0, 1.0);
     auto fill = [&](mat<T>& m, std::size_t r, std::size_t c, double sd) {
       m.resize(Eigen::Index(r), Eigen::Index(c));
       for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = T(sd * nd(g));
     };
-    fill(P, n_users, D, 0.1);
+    fill(P, n_users, Du, 0.1);
     fill(E, n_items, d, 0.1);
     W.resize(M);
     // W_m ~ N(0, 1/f_m): with standardised features every h entry starts with unit variance.
     for (std::size_t m = 0; m < M; ++m) fill(W[m], std::size_t(X[m].cols()), d, 1.0 / std::sqrt(double(X[m].cols())));
+    if (kind == fusion::linear) C.assign(M, mat<T>::Identity(Eigen::Index(d), Eigen::Index(d)));
   }
 
   Eigen::Index blk(std::size_t b) const { return Eigen::Index(b * d); }
   Eigen::Index dd() const { return Eigen::Index(d); }
+  // First user column of branch m (every branch shares block 0 under the linear fusion).
+  Eigen::Index ucol(std::size_t m) const { return kind == fusion::linear ? 0 : blk(m); }
+  // First item column of the interaction block x^× (e follows it).
+  Eigen::Index xcol() const { return Eigen::Index(fio) + (kind == fusion::linear ? dd() : blk(M)); }
 
   void forward_items(const std::vector<mat<T>>& X) {
-    F.resize(Eigen::Index(n_items), Eigen::Index(D));
+    F.resize(Eigen::Index(n_items), Eigen::Index(Di));
     for (std::size_t m = 0; m < M; ++m) F.middleCols(blk(m), dd()).noalias() = X[m] * W[m];
-    if (separate) F.middleCols(Eigen::Index(fo), Eigen::Index(M * d)) = F.leftCols(Eigen::Index(M * d));
-    const Eigen::Index xb = Eigen::Index(fo) + blk(M);
+    if (kind == fusion::separate) F.middleCols(Eigen::Index(fio), blk(M)) = F.leftCols(blk(M));
+    if (kind == fusion::linear) {
+      F.middleCols(Eigen::Index(fio), dd()).setZero();
+      for (std::size_t m = 0; m < M; ++m) F.middleCols(Eigen::Index(fio), dd()).noalias() += F.middleCols(blk(m), dd()) * C[m];
+    }
+    const Eigen::Index xb = xcol();
     F.middleCols(xb, dd()).setZero();
     for (std::size_t a = 0; a < M; ++a)
       for (std::size_t c = a + 1; c < M; ++c)
@@ -112,24 +147,30 @@ struct model {
   brmrs::dot_tables<T> tables() const {
     brmrs::dot_tables<T> t;
     for (std::size_t m = 0; m < M; ++m) {
-      t.user.emplace_back(P.data() + m * d, n_users, d, D);
-      t.item.emplace_back(F.data() + m * d, n_items, d, D);
+      t.user.emplace_back(P.data() + ucol(m), n_users, d, Du);
+      t.item.emplace_back(F.data() + m * d, n_items, d, Di);
     }
-    t.fused_user = brmrs::matrix_view<const T>(P.data() + fo, n_users, Df, D);
-    t.fused_item = brmrs::matrix_view<const T>(F.data() + fo, n_items, Df, D);
+    t.fused_user = brmrs::matrix_view<const T>(P.data() + fuo, n_users, Df, Du);
+    t.fused_item = brmrs::matrix_view<const T>(F.data() + fio, n_items, Df, Di);
     return t;
   }
 
-  // dF -> dE, dW (the item side of the backward pass).
-  void backward_items(const std::vector<mat<T>>& X, const mat<T>& dF, mat<T>& dE, std::vector<mat<T>>& dW) const {
-    const Eigen::Index xb = Eigen::Index(fo) + blk(M);
+  // dF -> dE, dW, dC (the item side of the backward pass; dC only for the linear fusion).
+  void backward_items(const std::vector<mat<T>>& X, const mat<T>& dF, mat<T>& dE, std::vector<mat<T>>& dW,
+                      std::vector<mat<T>>& dC) const {
+    const Eigen::Index xb = xcol();
     if (item_embedding) dE = dF.middleCols(xb + dd(), dd());
     dW.resize(M);
+    if (kind == fusion::linear) dC.resize(M);
     mat<T> hsum = mat<T>::Zero(Eigen::Index(n_items), dd());
     for (std::size_t c = 0; c < M; ++c) hsum += F.middleCols(blk(c), dd());
     for (std::size_t a = 0; a < M; ++a) {
       mat<T> dH = dF.middleCols(blk(a), dd());
-      if (separate) dH += dF.middleCols(Eigen::Index(fo) + blk(a), dd());
+      if (kind == fusion::separate) dH += dF.middleCols(Eigen::Index(fio) + blk(a), dd());
+      if (kind == fusion::linear) {
+        dH.noalias() += dF.middleCols(Eigen::Index(fio), dd()) * C[a].transpose();
+        dC[a].noalias() = F.middleCols(blk(a), dd()).transpose() * dF.middleCols(Eigen::Index(fio), dd());
+      }
       dH.array() += dF.middleCols(xb, dd()).array() * (hsum - F.middleCols(blk(a), dd())).array();
       dW[a].noalias() = X[a].transpose() * dH;
     }
@@ -139,13 +180,18 @@ struct model {
 // Per-example gradient buffers for a batch of up to B examples, and the scatter into dP, dF.
 template <class T>
 struct batch_grads {
-  std::size_t M = 0, d = 0, D = 0, fo = 0, B = 0;  // D here: the fused width D_f; fo its offset
+  std::size_t M = 0, d = 0, D = 0, B = 0;  // D here: the fused width D_f
+  std::vector<std::size_t> ucol;           // first user column of branch m (from model::ucol)
+  std::size_t fuo = 0, fio = 0;            // first user / item column of the fused rows
   std::vector<mat<T>> user, pos, neg, hard;
   mat<T> fu, fp, fn;
   std::vector<std::int32_t> negatives, hard_ids;
 
-  void resize(std::size_t M_, std::size_t d_, std::size_t B_, std::size_t fo_, std::size_t Df_) {
-    M = M_, d = d_, D = Df_, fo = fo_, B = B_;
+  template <class Model>
+  void resize(const Model& m, std::size_t B_) {
+    M = m.M, d = m.d, D = m.Df, B = B_, fuo = m.fuo, fio = m.fio;
+    ucol.resize(M);
+    for (std::size_t k = 0; k < M; ++k) ucol[k] = std::size_t(m.ucol(k));
     user.assign(M, mat<T>(Eigen::Index(B), Eigen::Index(d)));
     pos = neg = user;
     hard.assign(M, mat<T>(Eigen::Index(B * M), Eigen::Index(d)));
@@ -172,19 +218,20 @@ struct batch_grads {
     return o;
   }
 
-  // dP[u] and dF[i] += the rows of the first b examples (block m of a row is columns m*d..m*d+d).
+  // dP[u] and dF[i] += the rows of the first b examples (branch m: user columns ucol[m].., item
+  // columns m*d..; fused: user columns fuo.., item columns fio..). Shared user blocks add up.
   void scatter(std::size_t b, const std::int32_t* users, const std::int32_t* positives, mat<T>& dP, mat<T>& dF) const {
     const auto dd = Eigen::Index(d);
     for (std::size_t e = 0; e < b; ++e) {
       const auto r = Eigen::Index(e);
       const auto u = Eigen::Index(users[e]), ip = Eigen::Index(positives[e]), in = Eigen::Index(negatives[e]);
-      const auto f0 = Eigen::Index(fo), fw = Eigen::Index(D);
-      dP.row(u).segment(f0, fw) += fu.row(r);
-      dF.row(ip).segment(f0, fw) += fp.row(r);
-      dF.row(in).segment(f0, fw) += fn.row(r);
+      const auto fw = Eigen::Index(D);
+      dP.row(u).segment(Eigen::Index(fuo), fw) += fu.row(r);
+      dF.row(ip).segment(Eigen::Index(fio), fw) += fp.row(r);
+      dF.row(in).segment(Eigen::Index(fio), fw) += fn.row(r);
       for (std::size_t m = 0; m < M; ++m) {
         const auto c0 = Eigen::Index(m * d);
-        dP.row(u).segment(c0, dd) += user[m].row(r);
+        dP.row(u).segment(Eigen::Index(ucol[m]), dd) += user[m].row(r);
         dF.row(ip).segment(c0, dd) += pos[m].row(r);
         dF.row(in).segment(c0, dd) += neg[m].row(r);
         for (std::size_t c = 0; c < M; ++c) {
