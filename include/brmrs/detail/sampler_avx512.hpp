@@ -151,6 +151,20 @@ inline void store_interleaved(__m512i even, __m512i odd, Id* out, std::uint64_t 
   for (std::uint64_t i = 0; i < count; ++i) out[i] = static_cast<Id>(ids[i]);
 }
 
+// c_even / c_odd = per lane, how many of values[0..n) are <= r_even / r_odd (unsigned): each
+// value is compared with 32 draws at once.
+inline void count_at_most32(const std::uint32_t* values, std::uint64_t n, __m512i r_even, __m512i r_odd,
+                            __m512i& c_even, __m512i& c_odd) noexcept {
+  const __m512i minus_one = _mm512_set1_epi32(-1);
+  c_even = _mm512_setzero_si512();
+  c_odd = _mm512_setzero_si512();
+  for (std::uint64_t j = 0; j < n; ++j) {
+    const __m512i v = _mm512_set1_epi32(static_cast<int>(values[j]));
+    c_even = _mm512_mask_sub_epi32(c_even, _mm512_cmple_epu32_mask(v, r_even), c_even, minus_one);
+    c_odd = _mm512_mask_sub_epi32(c_odd, _mm512_cmple_epu32_mask(v, r_odd), c_odd, minus_one);
+  }
+}
+
 // The ranks r (uniform_below of the 64-bit draw, n_free < 2^32) of slots k0 .. k0 + 31: slot
 // k0 + 2l in lane l of `even`, slot k0 + 2l + 1 in lane l of `odd`.
 inline void draw_ranks32(std::uint64_t k0, std::uint64_t example, std::uint64_t step, philox4x32_key key,
@@ -190,25 +204,16 @@ inline void sample_pool_row_wide(const Key* observed, std::uint64_t degree, std:
     __m512i r_even, r_odd;
     draw_ranks32(k0, example, step, key, n_free, r_even, r_odd);
     if (small) {
-      const __m512i minus_one = _mm512_set1_epi32(-1);
-      __m512i c_even = _mm512_setzero_si512(), c_odd = _mm512_setzero_si512();
-      for (std::uint64_t j = 0; j < degree; ++j) {
-        const __m512i o = _mm512_set1_epi32(static_cast<int>(below[j]));
-        c_even = _mm512_mask_sub_epi32(c_even, _mm512_cmple_epu32_mask(o, r_even), c_even, minus_one);
-        c_odd = _mm512_mask_sub_epi32(c_odd, _mm512_cmple_epu32_mask(o, r_odd), c_odd, minus_one);
-      }
+      __m512i c_even, c_odd;
+      count_at_most32(below, degree, r_even, r_odd, c_even, c_odd);
       r_even = _mm512_add_epi32(r_even, c_even);
       r_odd = _mm512_add_epi32(r_odd, c_odd);
     } else if (medium) {
       // Level 1: t = #{blocks whose first o_j - j is <= r}, so the last such block holds the
       // boundary; level 2: count inside it with one 16-wide compare.
       const __m512i minus_one = _mm512_set1_epi32(-1);
-      __m512i t_even = _mm512_setzero_si512(), t_odd = _mm512_setzero_si512();
-      for (std::uint64_t t = 0; t < n_blocks; ++t) {
-        const __m512i o = _mm512_set1_epi32(static_cast<int>(block_first[t]));
-        t_even = _mm512_mask_sub_epi32(t_even, _mm512_cmple_epu32_mask(o, r_even), t_even, minus_one);
-        t_odd = _mm512_mask_sub_epi32(t_odd, _mm512_cmple_epu32_mask(o, r_odd), t_odd, minus_one);
-      }
+      __m512i t_even, t_odd;
+      count_at_most32(block_first, n_blocks, r_even, r_odd, t_even, t_odd);
       alignas(64) std::uint32_t r[32], t[32];
       _mm512_store_si512(r, r_even);
       _mm512_store_si512(r + 16, r_odd);
