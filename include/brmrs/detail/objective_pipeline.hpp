@@ -390,22 +390,42 @@ struct policy_has_prefetch_min_bytes : std::false_type {};
 template <class P>
 struct policy_has_prefetch_min_bytes<P, std::void_t<decltype(P::prefetch_min_bytes)>> : std::true_type {};
 
+// The item tables' per-modality constants every example of a batch uses: base pointers and row
+// strides (the select_hard arguments), and the bytes of one item's rows over all M tables.
+template <class T>
+struct item_tables {
+  std::vector<const T*> base;
+  std::vector<std::size_t> stride;
+  std::size_t row_bytes = 0;
+  explicit item_tables(const dot_tables<T>& t) : base(t.item.size()), stride(t.item.size()) {
+    for (std::size_t m = 0; m < t.item.size(); ++m) {
+      base[m] = t.item[m].data();
+      stride[m] = t.item[m].stride();
+      row_bytes += stride[m] * sizeof(T);
+    }
+  }
+};
+
+// Whether n_items rows of row_bytes bytes exceed policy P's "in cache" size
+// (P::prefetch_min_bytes), beyond which prefetching their rows pays; always true for a policy
+// that names no such size. The one test behind every prefetch decision of the drivers (the SIMD
+// policy applies the same one to pool rows inside select_hard).
+template <class P>
+bool beyond_policy_cache(std::size_t n_items, std::size_t row_bytes) {
+  if constexpr (policy_has_prefetch_min_bytes<P>::value) return n_items * row_bytes > P::prefetch_min_bytes;
+  return true;
+}
+
 // How many leading pool slots of the next example the driver prefetches while the current one
 // is scored: none for a policy with its own look-ahead (P::prefetch_distance: select_hard runs
 // it on into next_pool itself), 8 (capped at K) for one without, and 0 when the item tables fit
 // the policy's "in cache" size (prefetching rows that are already cached only costs). A hint:
 // it never changes a result.
 template <class P, class T>
-std::size_t pool_prefetch_lead(std::size_t M, std::size_t n_items, const std::size_t* item_stride, std::size_t K) {
+std::size_t pool_prefetch_lead(const item_tables<T>& items, std::size_t n_items, std::size_t K) {
   if constexpr (policy_has_prefetch_distance<P>::value) return 0;
-  std::size_t lead = 8;
-  if (lead > K) lead = K;
-  if constexpr (policy_has_prefetch_min_bytes<P>::value) {
-    std::size_t row_bytes = 0;
-    for (std::size_t m = 0; m < M; ++m) row_bytes += item_stride[m] * sizeof(T);
-    if (!(n_items * row_bytes > P::prefetch_min_bytes)) lead = 0;
-  }
-  return lead;
+  if (!beyond_policy_cache<P>(n_items, items.row_bytes)) return 0;
+  return K < 8 ? K : 8;
 }
 
 // Whether all n values are finite: one branch-free pass (vectorised by the compiler); the caller
@@ -423,21 +443,6 @@ template <class V>
 auto grow_to(V& v, std::size_t n) -> decltype(v.data()) {
   if (v.size() < n) v.resize(n);
   return v.data();
-}
-
-// Whether the positive / negative / hard-negative rows of the item tables (the M item tables
-// and the fused one, n_items rows each) are worth prefetching: true for a policy without a
-// "too small to prefetch" size, else when their rows exceed P::prefetch_min_bytes in all.
-template <class P, class T>
-bool item_rows_worth_prefetching(std::size_t M, std::size_t n_items, const std::size_t* item_stride,
-                                 const dot_tables<T>& tables) {
-  if constexpr (policy_has_prefetch_min_bytes<P>::value) {
-    std::size_t row_bytes = tables.fused_item.stride() * sizeof(T);
-    for (std::size_t m = 0; m < M; ++m) row_bytes += item_stride[m] * sizeof(T);
-    return n_items * row_bytes > P::prefetch_min_bytes;
-  } else {
-    return true;
-  }
 }
 
 // Per-thread scratch blocks, each starting on its own 128-byte unit (a cache line and the
@@ -529,12 +534,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
   const T reg = T(2) * cfg.lambda_reg * scale;  // d(scale·λ_reg·|r|²)/dr = reg·r
 
   // Per-modality constants shared by every example.
-  std::vector<const T*> item_base(M);
-  std::vector<std::size_t> item_stride(M);
-  for (std::size_t m = 0; m < M; ++m) {
-    item_base[m] = tables.item[m].data();
-    item_stride[m] = tables.item[m].stride();
-  }
+  const item_tables<T> items(tables);
   const std::size_t* dims = sh.dims.data();
 
   // Phase-1 results, one slot per example (structure of arrays), and per-thread scratch: all in
@@ -565,13 +565,14 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
   const T** const urow_scratch = thread_blocks(ws.urow, nt, M);
   // The next example's first pool rows are requested while the current one is scored (only for
   // tables beyond the cache, as the policy decides inside an example).
-  const std::size_t lead = pool_prefetch_lead<P, T>(M, sh.n_items, item_stride.data(), K);
+  const std::size_t lead = pool_prefetch_lead<P>(items, sh.n_items, K);
   const bool explicit_neg = !bt.negatives.empty();
   // Item rows (of every table, fused included) are prefetched only when the item tables exceed
   // the policy's "in cache" size, the test select_hard applies to pool rows: tables that sit in
   // the L2/L3 gain nothing from it and the requests cost issue slots (at 2 000 items, 2 threads:
   // ~10% of the objective's time was spent on prefetch instructions). User rows always are.
-  const bool prefetch_items = item_rows_worth_prefetching<P, T>(M, sh.n_items, item_stride.data(), tables);
+  const bool prefetch_items =
+      beyond_policy_cache<P>(sh.n_items, items.row_bytes + tables.fused_item.stride() * sizeof(T));
 
   const example_loss_params<T> params{cfg.lambda_bpr, cfg.lambda_hard, cfg.lambda_synergy, cfg.theta, cfg.tau,
                                       scale, cfg.synergy_mode};
@@ -616,7 +617,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
           if (explicit_neg) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(bt.negatives[b + 1])), dims[m]);
         }
         for (std::size_t k = 0; k < lead; ++k)
-          P::prefetch_row(item_base[m] + static_cast<std::size_t>(pool1[k]) * item_stride[m], dims[m]);
+          P::prefetch_row(items.base[m] + static_cast<std::size_t>(pool1[k]) * items.stride[m], dims[m]);
       }
       P::prefetch_row(tables.fused_user.row(u1), d_f);
       if (prefetch_items) {
@@ -625,7 +626,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
       }
     }
 
-    P::select_hard(Mi, urow, item_base.data(), item_stride.data(), dims, pool, K, scores, best,
+    P::select_hard(Mi, urow, items.base.data(), items.stride.data(), dims, pool, K, scores, best,
                    b + 1 < B ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr));
     if (!all_finite(scores, M * K)) {
       for (std::size_t m = 0; m < M && f.kind == 0; ++m)

@@ -127,12 +127,7 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
       overlaps(bt.users.data(), bt.users.size() * sizeof(Id)))
     detail::throw_invalid_argument(fn, ": hard overlaps batch.pools or batch.users");
 
-  std::vector<const T*> item_base(M);
-  std::vector<std::size_t> item_stride(M);
-  for (std::size_t m = 0; m < M; ++m) {
-    item_base[m] = tables.item[m].data();
-    item_stride[m] = tables.item[m].stride();
-  }
+  const detail::item_tables<T> items(tables);
   const std::size_t* dims = sh.dims.data();
   std::vector<Id> ids(B * M);
   std::vector<unsigned char> fault(B, 0);
@@ -152,7 +147,7 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
   const T** const urow_scratch = detail::thread_blocks(urow_buf, nt, M);
   // How many leading pool slots of the next example to request here: none for a policy that
   // runs its own look-ahead on into the next pool (the SIMD one), none for tables in cache.
-  const std::size_t lead = detail::pool_prefetch_lead<Policy, T>(M, sh.n_items, item_stride.data(), K);
+  const std::size_t lead = detail::pool_prefetch_lead<Policy>(items, sh.n_items, K);
   const long long Bl = static_cast<long long>(B);
 
 #if BRMRS_HAS_OPENMP
@@ -170,13 +165,13 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
       for (std::size_t m = 0; m < M; ++m) {
         Policy::prefetch_row(tables.user[m].row(un), dims[m]);
         for (std::size_t k = 0; k < lead; ++k)
-          Policy::prefetch_row(item_base[m] + static_cast<std::size_t>(pn[k]) * item_stride[m], dims[m]);
+          Policy::prefetch_row(items.base[m] + static_cast<std::size_t>(pn[k]) * items.stride[m], dims[m]);
       }
     }
     const std::size_t u = static_cast<std::size_t>(bt.users[b]);
     for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
     const Id* pool = bt.pools.row(b);
-    Policy::select_hard(static_cast<int>(M), urow, item_base.data(), item_stride.data(), dims, pool, K, scores, best,
+    Policy::select_hard(static_cast<int>(M), urow, items.base.data(), items.stride.data(), dims, pool, K, scores, best,
                         b + 1 < B ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr));
     for (std::size_t m = 0; m < M; ++m) {
       if (best[m] >= K) {
