@@ -142,3 +142,71 @@ TEST_CASE("softplus_sigmoid equals softplus and sigmoid bit for bit", "[example_
     check(static_cast<float>(i) * 0.0173f);
   }
 }
+
+TEST_CASE("example_losses over quantity-major arrays equals example_loss_and_grad per example", "[example_loss]") {
+  // The pipeline's block form: inputs and outputs at [q*B + b]. It must be the per-example
+  // function, bit for bit, for every example of the block and nothing outside it.
+  const std::size_t B = 9;
+  for (int M : {2, 3}) {
+    const std::size_t Mz = static_cast<std::size_t>(M);
+    std::mt19937 g(static_cast<unsigned>(40 + M));
+    std::normal_distribution<double> N(0, 2);
+    std::vector<double> pos(Mz * B), neg(Mz * B), cross(Mz * Mz * B), pos_f(B), neg_f(B);
+    for (auto* v : {&pos, &neg, &cross, &pos_f, &neg_f})
+      for (auto& x : *v) x = N(g);
+    const double sentinel = -12345;
+    std::vector<double> gp(Mz * B, sentinel), gn(Mz * B, sentinel), gc(Mz * Mz * B, sentinel), gpf(B, sentinel),
+        gnf(B, sentinel), bpr(B, sentinel), chns(B, sentinel), syn(B, sentinel);
+    std::vector<unsigned char> deg(B, 7);
+    brmrs::detail::example_loss_arrays<double> a;
+    a.B = B;
+    a.M = M;
+    a.pos = pos.data();
+    a.neg = neg.data();
+    a.cross = cross.data();
+    a.pos_f = pos_f.data();
+    a.neg_f = neg_f.data();
+    a.g_pos = gp.data();
+    a.g_neg = gn.data();
+    a.g_cross = gc.data();
+    a.g_pos_f = gpf.data();
+    a.g_neg_f = gnf.data();
+    a.bpr = bpr.data();
+    a.chns = chns.data();
+    a.synergy = syn.data();
+    a.degraded = deg.data();
+    const example_loss_params<double> prm{1, 0.5, 0.25, 0.3, 0.2, 0.1, synergy_gradient::through_max};
+    std::vector<double> work(4 * Mz + 2 * Mz * Mz);
+    const std::size_t first = 2, n = 5;  // examples 2..6
+    brmrs::detail::example_losses(a, first, n, prm, work.data());
+    for (std::size_t b = 0; b < B; ++b) {
+      INFO("M " << M << " example " << b);
+      if (b < first || b >= first + n) {
+        CHECK(bpr[b] == sentinel);
+        CHECK(gpf[b] == sentinel);
+        CHECK(int(deg[b]) == 7);
+        continue;
+      }
+      std::vector<double> p(Mz), q(Mz), c(Mz * Mz), ep(Mz), en(Mz), ec(Mz * Mz);
+      for (std::size_t m = 0; m < Mz; ++m) {
+        p[m] = pos[m * B + b];
+        q[m] = neg[m * B + b];
+      }
+      for (std::size_t k = 0; k < Mz * Mz; ++k) c[k] = cross[k * B + b];
+      double epf = 0, enf = 0;
+      const auto t = example_loss_and_grad(M, p.data(), q.data(), pos_f[b], neg_f[b], c.data(), prm, ep.data(),
+                                           en.data(), epf, enf, ec.data());
+      CHECK(bpr[b] == t.bpr);
+      CHECK(chns[b] == t.chns);
+      CHECK(syn[b] == t.synergy);
+      CHECK(int(deg[b]) == (t.degraded ? 1 : 0));
+      CHECK(gpf[b] == epf);
+      CHECK(gnf[b] == enf);
+      for (std::size_t m = 0; m < Mz; ++m) {
+        CHECK(gp[m * B + b] == ep[m]);
+        CHECK(gn[m * B + b] == en[m]);
+      }
+      for (std::size_t k = 0; k < Mz * Mz; ++k) CHECK(gc[k * B + b] == ec[k]);
+    }
+  }
+}

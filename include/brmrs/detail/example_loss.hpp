@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 
 #include "../config.hpp"
 #include "math.hpp"
@@ -123,6 +124,55 @@ BRMRS_HD inline example_terms<T> example_loss_and_grad(int M, const T* pos, cons
   }
   for (int i = 0; i < M * M; ++i) g_cross[i] *= p.scale;
   return t;
+}
+
+// The losses of a whole batch, structure of arrays (the CPU pipeline's phase 1 fills the inputs,
+// then evaluates examples in blocks: example_losses below, or a policy's vectorised version).
+// Every array is quantity-major: element (q, b) at [q*B + b], so a block of consecutive examples
+// of one quantity is contiguous (a SIMD batch load).
+//   inputs   pos, neg: q = m (M·B);  cross: q = a*M + c (M·M·B, diagonal unused);  pos_f, neg_f: B
+//   outputs  g_pos, g_neg, g_cross, g_pos_f, g_neg_f: the gradients of example_loss_and_grad, same
+//            layouts;  bpr, chns, synergy: the unweighted terms (B);  degraded: 0 / 1 (B)
+template <class T>
+struct example_loss_arrays {
+  std::size_t B = 0;
+  int M = 0;
+  const T *pos = nullptr, *neg = nullptr, *cross = nullptr, *pos_f = nullptr, *neg_f = nullptr;
+  T *g_pos = nullptr, *g_neg = nullptr, *g_cross = nullptr, *g_pos_f = nullptr, *g_neg_f = nullptr;
+  T *bpr = nullptr, *chns = nullptr, *synergy = nullptr;
+  unsigned char* degraded = nullptr;
+};
+
+// example_loss_and_grad for examples [b0, b0 + n), one at a time. work: 2M + M² + 2M + M² values
+// of scratch (the example's inputs and gradients gathered contiguously).
+template <class T>
+inline void example_losses(const example_loss_arrays<T>& a, std::size_t b0, std::size_t n,
+                           const example_loss_params<T>& p, T* work) {
+  const std::size_t M = static_cast<std::size_t>(a.M), B = a.B;
+  T* pos = work;
+  T* neg = pos + M;
+  T* cross = neg + M;
+  T* g_pos = cross + M * M;
+  T* g_neg = g_pos + M;
+  T* g_cross = g_neg + M;
+  for (std::size_t b = b0; b < b0 + n; ++b) {
+    for (std::size_t m = 0; m < M; ++m) {
+      pos[m] = a.pos[m * B + b];
+      neg[m] = a.neg[m * B + b];
+    }
+    for (std::size_t q = 0; q < M * M; ++q) cross[q] = a.cross[q * B + b];
+    const example_terms<T> t = example_loss_and_grad(a.M, pos, neg, a.pos_f[b], a.neg_f[b], cross, p, g_pos, g_neg,
+                                                     a.g_pos_f[b], a.g_neg_f[b], g_cross);
+    for (std::size_t m = 0; m < M; ++m) {
+      a.g_pos[m * B + b] = g_pos[m];
+      a.g_neg[m * B + b] = g_neg[m];
+    }
+    for (std::size_t q = 0; q < M * M; ++q) a.g_cross[q * B + b] = g_cross[q];
+    a.bpr[b] = t.bpr;
+    a.chns[b] = t.chns;
+    a.synergy[b] = t.synergy;
+    a.degraded[b] = t.degraded ? 1 : 0;
+  }
 }
 
 }  // namespace detail

@@ -10,19 +10,26 @@
 //   static void select_hard(int M, const T* const* user_rows, const T* const* item_base,
 //                           const std::size_t* item_stride, const std::size_t* dims,
 //                           const Id* pool, std::size_t K, T* scores, std::size_t* best,
-//                           const Id* next_pool);
+//                           const Id* next_pool, backend::row_prefetch rows);
 //       Fused gather-score-argmax over one example's pool, every modality in one pass:
 //       scores[m*K + k] = <user_rows[m], item_base[m] + pool[k]*item_stride[m]> over dims[m]
 //       elements, for m < M, k < K; best[m] = the FIRST k maximising scores[m*K + k] (ties go to
 //       the smallest k; a NaN score never wins; best[m] = K when every score of m is NaN).
 //       next_pool: the pool row of the example scored next on this thread (null for the last),
-//       a hint a policy may use to keep prefetching across the example boundary.
+//       a hint a policy may use to keep prefetching across the example boundary. rows: whether
+//       the item tables are beyond the policy's cache (on / off, decided once per batch by
+//       pool_row_prefetch below; by_pool: the policy decides), a hint too.
 //       The scores must be the ones `dot` returns for the same rows (the pipeline reads
 //       s_a(u, j^c) back from `scores`).
 //   template <class T> static T    dot(const T* a, const T* b, std::size_t d);       // <a, b>
 //   template <class T> static void axpy(T alpha, const T* x, T* y, std::size_t d);   // y += αx
 //   template <class T> static void scale(T alpha, const T* x, T* y, std::size_t d);  // y  = αx
 //   template <class T> static void prefetch_row(const T* row, std::size_t d);        // hint, may no-op
+// Optional:
+//   template <class T> static void example_losses(const example_loss_arrays<T>& a, std::size_t b0,
+//                                                 std::size_t n, const example_loss_params<T>& p, T* work);
+//       The losses and score gradients of examples [b0, b0 + n) (detail/example_loss.hpp); without
+//       it the pipeline calls detail::example_losses, one example at a time.
 //
 // backend/scalar/kernels.hpp is the reference policy. A policy may reorder the additions inside
 // dot (SIMD lanes), so backends agree within float tolerance, not bitwise; each backend is
@@ -68,8 +75,10 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "../backend/row_prefetch.hpp"
 #include "../backend/tags.hpp"
 #include "../config.hpp"
 #include "../error.hpp"
@@ -374,9 +383,11 @@ template <class T>
 #if BRMRS_HAS_OPENMP
 inline int pipeline_max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 inline int pipeline_thread_num() { return omp_get_thread_num(); }
+inline int pipeline_team_size() { return omp_get_num_threads(); }
 #else
 inline int pipeline_max_threads() { return 1; }
 inline int pipeline_thread_num() { return 0; }
+inline int pipeline_team_size() { return 1; }
 #endif
 
 // Whether a kernel policy advertises how far ahead it prefetches inside an example
@@ -389,6 +400,29 @@ template <class P, class = void>
 struct policy_has_prefetch_min_bytes : std::false_type {};
 template <class P>
 struct policy_has_prefetch_min_bytes<P, std::void_t<decltype(P::prefetch_min_bytes)>> : std::true_type {};
+// Whether a kernel policy evaluates the per-example losses itself, a block of examples at a time
+// (P::example_losses, same arguments as detail::example_losses; the optional member of the
+// contract): the SIMD policy does, one example per lane.
+template <class P, class T, class = void>
+struct policy_has_example_losses : std::false_type {};
+template <class P, class T>
+struct policy_has_example_losses<
+    P, T,
+    std::void_t<decltype(P::example_losses(std::declval<const example_loss_arrays<T>&>(), std::size_t(0), std::size_t(0),
+                                           std::declval<const example_loss_params<T>&>(), static_cast<T*>(nullptr)))>>
+    : std::true_type {};
+
+// Examples [first, end) of thread `tid` out of `n` for B examples: contiguous nearly-equal blocks
+// in thread order (what OpenMP's schedule(static) does). Which thread evaluates an example never
+// changes its results.
+struct example_range {
+  std::size_t first, end;
+};
+inline example_range static_block(std::size_t B, std::size_t tid, std::size_t n) noexcept {
+  const std::size_t q = B / n, r = B % n;
+  const std::size_t first = tid * q + (tid < r ? tid : r);
+  return {first, first + q + (tid < r ? 1 : 0)};
+}
 
 // The item tables' per-modality constants every example of a batch uses: base pointers and row
 // strides (the select_hard arguments), and the bytes of one item's rows over all M tables.
@@ -414,6 +448,13 @@ template <class P>
 bool beyond_policy_cache(std::size_t n_items, std::size_t row_bytes) {
   if constexpr (policy_has_prefetch_min_bytes<P>::value) return n_items * row_bytes > P::prefetch_min_bytes;
   return true;
+}
+
+// The drivers' per-batch prefetch hint for select_hard's pool rows: the same test as every other
+// prefetch decision of theirs, made once instead of once per example from the pool's ids.
+template <class P, class T>
+backend::row_prefetch pool_row_prefetch(const item_tables<T>& items, std::size_t n_items) {
+  return beyond_policy_cache<P>(n_items, items.row_bytes) ? backend::row_prefetch::on : backend::row_prefetch::off;
 }
 
 // How many leading pool slots of the next example the driver prefetches while the current one
@@ -544,10 +585,17 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
   objective_workspace<T, Id>& ws = *lease;
   const int n_threads = pipeline_max_threads();
   const std::size_t nt = static_cast<std::size_t>(n_threads);
-  const std::size_t per_thread = thread_block_elements<T>(M * K + 2 * M + M * M);
+  // Per thread: the pool scores, then example_losses' work area.
+  const std::size_t per_thread = thread_block_elements<T>(M * K + 4 * M + 2 * M * M);
   Id* const neg_id = grow_to(ws.ids, B + B * M);
   Id* const hard_id = neg_id + B;
-  T* const g_pos = grow_to(ws.values, 2 * B * M + B * M * M + 6 * B);
+  // Loss inputs and score gradients, quantity-major ([q*B + b], detail::example_loss_arrays).
+  T* const in_pos = grow_to(ws.values, 4 * B * M + 2 * B * M * M + 8 * B);
+  T* const in_neg = in_pos + B * M;
+  T* const in_cross = in_neg + B * M;
+  T* const in_pos_f = in_cross + B * M * M;
+  T* const in_neg_f = in_pos_f + B;
+  T* const g_pos = in_neg_f + B;
   T* const g_neg = g_pos + B * M;
   T* const g_cross = g_neg + B * M;
   T* const g_pos_f = g_cross + B * M * M;
@@ -566,6 +614,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
   // The next example's first pool rows are requested while the current one is scored (only for
   // tables beyond the cache, as the policy decides inside an example).
   const std::size_t lead = pool_prefetch_lead<P>(items, sh.n_items, K);
+  const backend::row_prefetch pool_rows = pool_row_prefetch<P>(items, sh.n_items);
   const bool explicit_neg = !bt.negatives.empty();
   // Item rows (of every table, fused included) are prefetched only when the item tables exceed
   // the policy's "in cache" size, the test select_hard applies to pool rows: tables that sit in
@@ -576,105 +625,141 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
 
   const example_loss_params<T> params{cfg.lambda_bpr, cfg.lambda_hard, cfg.lambda_synergy, cfg.theta, cfg.tau,
                                       scale, cfg.synergy_mode};
-  const long long Bl = static_cast<long long>(B);
+  example_loss_arrays<T> losses;
+  losses.B = B;
+  losses.M = Mi;
+  losses.pos = in_pos;
+  losses.neg = in_neg;
+  losses.cross = in_cross;
+  losses.pos_f = in_pos_f;
+  losses.neg_f = in_neg_f;
+  losses.g_pos = g_pos;
+  losses.g_neg = g_neg;
+  losses.g_cross = g_cross;
+  losses.g_pos_f = g_pos_f;
+  losses.g_neg_f = g_neg_f;
+  losses.bpr = t_bpr;
+  losses.chns = t_chns;
+  losses.synergy = t_syn;
+  losses.degraded = degraded;
 
+  // Each thread scores its block of examples (static_block: contiguous, in thread order), then
+  // evaluates their losses in one pass, a block at a time (vectorised by policies that provide
+  // example_losses): no example waits on the exp/log1p chain of the one before it.
 #if BRMRS_HAS_OPENMP
-#pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
+#pragma omp parallel num_threads(n_threads) if (n_threads > 1)
 #endif
-  for (long long bl = 0; bl < Bl; ++bl) {
-    const std::size_t b = static_cast<std::size_t>(bl);
+  {
     const std::size_t tid = static_cast<std::size_t>(pipeline_thread_num());
-    T* scores = scratch + tid * per_thread;
-    T* pos = scores + M * K;
-    T* neg = pos + M;
-    T* cross = neg + M;
-    std::size_t* best = best_scratch + tid * best_block;
-    const T** urow = urow_scratch + tid * urow_block;
-    example_fault<T>& f = fault[b];
-    f = example_fault<T>{};
+    const example_range range = static_block(B, tid, static_cast<std::size_t>(pipeline_team_size()));
+    T* const scores = scratch + tid * per_thread;
+    T* const work = scores + M * K;
+    std::size_t* const best = best_scratch + tid * best_block;
+    const T** const urow = urow_scratch + tid * urow_block;
+    // A faulty example's loss inputs are zeroed: the loss pass reads only values this call wrote.
+    auto clear_inputs = [&](std::size_t b) {
+      for (std::size_t m = 0; m < M; ++m) in_pos[m * B + b] = in_neg[m * B + b] = T(0);
+      for (std::size_t q = 0; q < M * M; ++q) in_cross[q * B + b] = T(0);
+      in_pos_f[b] = in_neg_f[b] = T(0);
+      t_l2[b] = T(0);
+    };
+    for (std::size_t b = range.first; b < range.end; ++b) {
+      example_fault<T>& f = fault[b];
+      f = example_fault<T>{};
 
-    const std::size_t u = static_cast<std::size_t>(bt.users[b]);
-    const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
-    const Id* pool = bt.pools.row(b);
-    const Id in_id = bt.negatives.empty()
-                         ? pool[pool_negative_slot(cfg.seed, cfg.step, cfg.example_offset + b, K)]
-                         : bt.negatives[b];
-    const std::size_t in = static_cast<std::size_t>(in_id);
-    neg_id[b] = in_id;
-    for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
-    if (b + 1 < B) {
-      // The next example's rows, a hint only: its user, positive and explicit negative rows
-      // (a pool negative is a pool row, read by select_hard anyway) in every table, and, for a
-      // policy without its own look-ahead, its first `lead` pool rows, which would otherwise
-      // start each example cold (a policy with one runs it on into the next pool itself).
-      const std::size_t u1 = static_cast<std::size_t>(bt.users[b + 1]);
-      const std::size_t ip1 = static_cast<std::size_t>(bt.positives[b + 1]);
-      const Id* pool1 = bt.pools.row(b + 1);
-      for (std::size_t m = 0; m < M; ++m) {
-        P::prefetch_row(tables.user[m].row(u1), dims[m]);
-        if (prefetch_items) {
-          P::prefetch_row(tables.item[m].row(ip1), dims[m]);
-          if (explicit_neg) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(bt.negatives[b + 1])), dims[m]);
-        }
-        for (std::size_t k = 0; k < lead; ++k)
-          P::prefetch_row(items.base[m] + static_cast<std::size_t>(pool1[k]) * items.stride[m], dims[m]);
-      }
-      P::prefetch_row(tables.fused_user.row(u1), d_f);
-      if (prefetch_items) {
-        P::prefetch_row(tables.fused_item.row(ip1), d_f);
-        if (explicit_neg) P::prefetch_row(tables.fused_item.row(static_cast<std::size_t>(bt.negatives[b + 1])), d_f);
-      }
-    }
-
-    P::select_hard(Mi, urow, items.base.data(), items.stride.data(), dims, pool, K, scores, best,
-                   b + 1 < B ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr));
-    if (!all_finite(scores, M * K)) {
-      for (std::size_t m = 0; m < M && f.kind == 0; ++m)
-        for (std::size_t k = 0; k < K; ++k)
-          if (!std::isfinite(scores[m * K + k])) {
-            f = {1, static_cast<int>(m), k, scores[m * K + k]};
-            break;
+      const std::size_t u = static_cast<std::size_t>(bt.users[b]);
+      const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
+      const Id* pool = bt.pools.row(b);
+      const Id in_id = bt.negatives.empty()
+                           ? pool[pool_negative_slot(cfg.seed, cfg.step, cfg.example_offset + b, K)]
+                           : bt.negatives[b];
+      const std::size_t in = static_cast<std::size_t>(in_id);
+      neg_id[b] = in_id;
+      for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
+      if (b + 1 < B) {
+        // The next example's rows, a hint only: its user, positive and explicit negative rows
+        // (a pool negative is a pool row, read by select_hard anyway) in every table, and, for a
+        // policy without its own look-ahead, its first `lead` pool rows, which would otherwise
+        // start each example cold (a policy with one runs it on into the next pool itself).
+        const std::size_t u1 = static_cast<std::size_t>(bt.users[b + 1]);
+        const std::size_t ip1 = static_cast<std::size_t>(bt.positives[b + 1]);
+        const Id* pool1 = bt.pools.row(b + 1);
+        for (std::size_t m = 0; m < M; ++m) {
+          P::prefetch_row(tables.user[m].row(u1), dims[m]);
+          if (prefetch_items) {
+            P::prefetch_row(tables.item[m].row(ip1), dims[m]);
+            if (explicit_neg) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(bt.negatives[b + 1])), dims[m]);
           }
-      continue;
-    }
-
-    for (std::size_t m = 0; m < M; ++m) {
-      pos[m] = P::dot(urow[m], tables.item[m].row(ip), dims[m]);
-      neg[m] = P::dot(urow[m], tables.item[m].row(in), dims[m]);
-      hard_id[b * M + m] = pool[best[m]];
-      if (!std::isfinite(pos[m]) && f.kind == 0) f = {2, static_cast<int>(m), 0, pos[m]};
-      if (!std::isfinite(neg[m]) && f.kind == 0) f = {3, static_cast<int>(m), 0, neg[m]};
-    }
-    for (std::size_t a = 0; a < M; ++a)
-      for (std::size_t c = 0; c < M; ++c) cross[a * M + c] = scores[a * K + best[c]];
-    const T* fu = tables.fused_user.row(u);
-    const T pos_f = P::dot(fu, tables.fused_item.row(ip), d_f);
-    const T neg_f = P::dot(fu, tables.fused_item.row(in), d_f);
-    if (!std::isfinite(pos_f) && f.kind == 0) f = {4, -1, 0, pos_f};
-    if (!std::isfinite(neg_f) && f.kind == 0) f = {5, -1, 0, neg_f};
-    if (f.kind != 0) continue;
-
-    const example_terms<T> t = example_loss_and_grad(Mi, pos, neg, pos_f, neg_f, cross, params, g_pos + b * M,
-                                                     g_neg + b * M, g_pos_f[b], g_neg_f[b], g_cross + b * M * M);
-    t_bpr[b] = t.bpr;
-    t_chns[b] = t.chns;
-    t_syn[b] = t.synergy;
-    degraded[b] = t.degraded ? 1 : 0;
-    T l2 = T(0);
-    if (cfg.lambda_reg > T(0)) {
-      for (std::size_t m = 0; m < M; ++m) {
-        const T* q_p = tables.item[m].row(ip);
-        const T* q_n = tables.item[m].row(in);
-        l2 += P::dot(urow[m], urow[m], dims[m]) + P::dot(q_p, q_p, dims[m]) + P::dot(q_n, q_n, dims[m]);
+          for (std::size_t k = 0; k < lead; ++k)
+            P::prefetch_row(items.base[m] + static_cast<std::size_t>(pool1[k]) * items.stride[m], dims[m]);
+        }
+        P::prefetch_row(tables.fused_user.row(u1), d_f);
+        if (prefetch_items) {
+          P::prefetch_row(tables.fused_item.row(ip1), d_f);
+          if (explicit_neg) P::prefetch_row(tables.fused_item.row(static_cast<std::size_t>(bt.negatives[b + 1])), d_f);
+        }
       }
-      const T* f_p = tables.fused_item.row(ip);
-      const T* f_n = tables.fused_item.row(in);
-      l2 += P::dot(fu, fu, d_f) + P::dot(f_p, f_p, d_f) + P::dot(f_n, f_n, d_f);
+
+      P::select_hard(Mi, urow, items.base.data(), items.stride.data(), dims, pool, K, scores, best,
+                     b + 1 < B ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr), pool_rows);
+      if (!all_finite(scores, M * K)) {
+        for (std::size_t m = 0; m < M && f.kind == 0; ++m)
+          for (std::size_t k = 0; k < K; ++k)
+            if (!std::isfinite(scores[m * K + k])) {
+              f = {1, static_cast<int>(m), k, scores[m * K + k]};
+              break;
+            }
+        clear_inputs(b);
+        continue;
+      }
+
+      for (std::size_t m = 0; m < M; ++m) {
+        const T pos = P::dot(urow[m], tables.item[m].row(ip), dims[m]);
+        const T neg = P::dot(urow[m], tables.item[m].row(in), dims[m]);
+        in_pos[m * B + b] = pos;
+        in_neg[m * B + b] = neg;
+        hard_id[b * M + m] = pool[best[m]];
+        if (!std::isfinite(pos) && f.kind == 0) f = {2, static_cast<int>(m), 0, pos};
+        if (!std::isfinite(neg) && f.kind == 0) f = {3, static_cast<int>(m), 0, neg};
+      }
+      for (std::size_t a = 0; a < M; ++a)
+        for (std::size_t c = 0; c < M; ++c) in_cross[(a * M + c) * B + b] = scores[a * K + best[c]];
+      const T* fu = tables.fused_user.row(u);
+      const T pos_f = P::dot(fu, tables.fused_item.row(ip), d_f);
+      const T neg_f = P::dot(fu, tables.fused_item.row(in), d_f);
+      in_pos_f[b] = pos_f;
+      in_neg_f[b] = neg_f;
+      if (!std::isfinite(pos_f) && f.kind == 0) f = {4, -1, 0, pos_f};
+      if (!std::isfinite(neg_f) && f.kind == 0) f = {5, -1, 0, neg_f};
+      if (f.kind != 0) {
+        clear_inputs(b);
+        continue;
+      }
+
+      T l2 = T(0);
+      if (cfg.lambda_reg > T(0)) {
+        for (std::size_t m = 0; m < M; ++m) {
+          const T* q_p = tables.item[m].row(ip);
+          const T* q_n = tables.item[m].row(in);
+          l2 += P::dot(urow[m], urow[m], dims[m]) + P::dot(q_p, q_p, dims[m]) + P::dot(q_n, q_n, dims[m]);
+        }
+        const T* f_p = tables.fused_item.row(ip);
+        const T* f_n = tables.fused_item.row(in);
+        l2 += P::dot(fu, fu, d_f) + P::dot(f_p, f_p, d_f) + P::dot(f_n, f_n, d_f);
+      }
+      t_l2[b] = l2;
     }
-    t_l2[b] = l2;
-    const T total = cfg.lambda_bpr * t.bpr + cfg.lambda_hard * t.chns + cfg.lambda_synergy * t.synergy;
-    if (!std::isfinite(total)) f = {6, -1, 0, total};
-    else if (!std::isfinite(l2)) f = {7, -1, 0, l2};
+
+    if constexpr (policy_has_example_losses<P, T>::value)
+      P::example_losses(losses, range.first, range.end - range.first, params, work);
+    else
+      example_losses(losses, range.first, range.end - range.first, params, work);
+    for (std::size_t b = range.first; b < range.end; ++b) {
+      if (fault[b].kind != 0) continue;
+      const T total = cfg.lambda_bpr * t_bpr[b] + cfg.lambda_hard * t_chns[b] + cfg.lambda_synergy * t_syn[b];
+      if (!std::isfinite(total)) fault[b] = {6, -1, 0, total};
+      else if (!std::isfinite(t_l2[b])) fault[b] = {7, -1, 0, t_l2[b]};
+    }
   }
   for (std::size_t b = 0; b < B; ++b)
     if (fault[b].kind != 0) throw_fault(b, fault[b]);
@@ -787,6 +872,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
                             cfg.lambda_reg * t_l2[b];
 
   if (sh.want_rows || sh.want_tables) {
+    const long long Bl = static_cast<long long>(B);
 #if BRMRS_HAS_OPENMP
 #pragma omp parallel for schedule(static) num_threads(n_threads) if (n_threads > 1)
 #endif
@@ -822,7 +908,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
         const T* p_u = tables.user[m].row(u);
         const T* q_p = tables.item[m].row(ip);
         const T* q_n = tables.item[m].row(in);
-        const T gp = g_pos[b * M + m], gn = g_neg[b * M + m];
+        const T gp = g_pos[m * B + b], gn = g_neg[m * B + b];
         // dL/dp_u = g+·q_{i+} + g-·q_{i-} + Σ_{c≠m} g_{m,c}·q_{j^c} (+ reg·p_u)
         T* ru = rows.user[m].row(b);
         P::scale(gp, q_p, ru, d);
@@ -830,7 +916,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
         for (std::size_t c = 0; c < M; ++c)
           if (c != m) {
             const std::size_t j = static_cast<std::size_t>(hard_id[b * M + c]);
-            P::axpy(g_cross[(b * M + m) * M + c], tables.item[m].row(j), ru, d);
+            P::axpy(g_cross[(m * M + c) * B + b], tables.item[m].row(j), ru, d);
           }
         if (reg != T(0)) P::axpy(reg, p_u, ru, d);
         // dL/dq_{i+} = g+·p_u (+ reg·q_{i+}),  dL/dq_{i-} = g-·p_u (+ reg·q_{i-})
@@ -846,7 +932,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
           if (c == m) {
             for (std::size_t i = 0; i < d; ++i) rh[i] = T(0);
           } else {
-            P::scale(g_cross[(b * M + m) * M + c], p_u, rh, d);
+            P::scale(g_cross[(m * M + c) * B + b], p_u, rh, d);
           }
         }
       }

@@ -13,6 +13,7 @@
 #include <cstddef>
 
 #include "../../config.hpp"
+#include "../row_prefetch.hpp"
 
 BRMRS_BEGIN_NAMESPACE
 namespace backend {
@@ -56,7 +57,8 @@ struct kernels {
   static void select_hard(int M, const T* const* user_rows, const T* const* item_base,
                           const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
                           std::size_t K, T* scores, std::size_t* best,
-                          const Id* /*next_pool: a look-ahead hint this policy does not use*/ = nullptr) noexcept {
+                          const Id* /*next_pool: a look-ahead hint this policy does not use*/ = nullptr,
+                          row_prefetch /*rows: a prefetch hint this policy does not use*/ = row_prefetch::by_pool) noexcept {
     for (int m = 0; m < M; ++m) best[m] = K;
     for (std::size_t k = 0; k < K; ++k) {
       const std::size_t id = static_cast<std::size_t>(pool[k]);

@@ -10,6 +10,7 @@
 //                 dot(user, row of the chosen candidate) equals the selection's winning score
 //   axpy / scale  y += alpha·x / y = alpha·x, for the gradient rows
 //   prefetch_row  software prefetch of a row's cache lines (a hint; no effect on results)
+//   example_losses  the per-example losses of a block of examples, one example per lane
 // Every function is a static member of a class templated on Arch, so each instruction set is
 // its own symbol: translation units compiled with different -m flags never share an inline
 // function (the ODR trap that crashes with an illegal instruction in numpy, xsimd and hnswlib).
@@ -35,6 +36,8 @@
 
 #include "../../config.hpp"
 #include "../../detail/xsimd_compat.hpp"
+#include "../row_prefetch.hpp"
+#include "example_loss_lanes.hpp"
 
 // Without xsimd (BRMRS_HAS_XSIMD == 0) this header declares nothing.
 #if BRMRS_HAS_XSIMD
@@ -213,24 +216,42 @@ struct kernels {
     for (; i < d; ++i) y[i] = alpha * x[i];
   }
 
+  // The per-example losses of examples [b0, b0 + n), one example per lane (example_loss_lanes.hpp);
+  // M beyond its lane version's limit goes through the scalar detail::example_losses.
+  template <class T>
+  static void example_losses(const brmrs::detail::example_loss_arrays<T>& a, std::size_t b0, std::size_t n,
+                             const brmrs::detail::example_loss_params<T>& p, T* work) noexcept {
+    if (a.M <= example_loss_lanes<T, Arch>::max_modalities)
+      example_loss_lanes<T, Arch>::run(a, b0, n, p);
+    else
+      brmrs::detail::example_losses(a, b0, n, p, work);
+  }
+
   // Fused gather–score–argmax over one example's pool (see the header comment):
   //   scores[m*K + k] = <user_rows[m], item_base[m] + pool[k]*item_stride[m]>  (dims[m] elements)
   //   best[m] = the first k maximising scores[m*K + k]; NaN never wins; K when all are NaN.
   //   next_pool: the pool row (K ids) of the example the caller scores next, or null; a hint:
   //   the look-ahead runs on into it, so the rows an example starts with are already requested.
+  //   rows: whether to prefetch pool rows at all (on / off: the driver's per-batch decision;
+  //   by_pool: decided here from the largest pool id, as worth_prefetching says). A hint.
   template <class T, class Id>
   static void select_hard(int M, const T* const* user_rows, const T* const* item_base,
                           const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
-                          std::size_t K, T* scores, std::size_t* best, const Id* next_pool = nullptr) noexcept {
+                          std::size_t K, T* scores, std::size_t* best, const Id* next_pool = nullptr,
+                          row_prefetch rows = row_prefetch::by_pool) noexcept {
     BRMRS_ASSERT(M >= 1 && K >= 1);
     bool prefetch = false;
     if constexpr (prefetch_distance > 0) {
-      std::size_t max_id = 0;
-      for (std::size_t k = 0; k < K; ++k) {
-        const std::size_t id = static_cast<std::size_t>(pool[k]);
-        max_id = id > max_id ? id : max_id;
+      if (rows != row_prefetch::by_pool) {
+        prefetch = rows == row_prefetch::on;
+      } else {
+        std::size_t max_id = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+          const std::size_t id = static_cast<std::size_t>(pool[k]);
+          max_id = id > max_id ? id : max_id;
+        }
+        prefetch = worth_prefetching<T>(max_id, M, item_stride);
       }
-      prefetch = worth_prefetching<T>(max_id, M, item_stride);
     }
     // Modalities are processed in groups so the running maxima live in a fixed stack array; a
     // candidate is read once per group, i.e. once for every M <= max_group.
@@ -334,7 +355,9 @@ struct kernels {
 
     for (int m = 0; m < G; ++m) {
       std::size_t bi = K;
-      if (index_exact) {
+      if (index_exact && brmrs::detail::simd_has_lane_argmax<T, Arch>) {
+        bi = brmrs::detail::simd_lane_argmax(best_v[m], best_i[m], K);
+      } else if (index_exact) {
         // Across lanes: the highest score, then the lowest slot among equal scores. Two
         // branch-free passes (the lanes' order is data-dependent: branches would mispredict).
         alignas(Arch::alignment()) T lv[N];

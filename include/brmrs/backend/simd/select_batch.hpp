@@ -148,6 +148,7 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
   // How many leading pool slots of the next example to request here: none for a policy that
   // runs its own look-ahead on into the next pool (the SIMD one), none for tables in cache.
   const std::size_t lead = detail::pool_prefetch_lead<Policy>(items, sh.n_items, K);
+  const row_prefetch pool_rows = detail::pool_row_prefetch<Policy>(items, sh.n_items);
   const long long Bl = static_cast<long long>(B);
 
 #if BRMRS_HAS_OPENMP
@@ -172,7 +173,7 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
     for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
     const Id* pool = bt.pools.row(b);
     Policy::select_hard(static_cast<int>(M), urow, items.base.data(), items.stride.data(), dims, pool, K, scores, best,
-                        b + 1 < B ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr));
+                        b + 1 < B ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr), pool_rows);
     for (std::size_t m = 0; m < M; ++m) {
       if (best[m] >= K) {
         fault[b] = 1;
