@@ -144,6 +144,50 @@ TEST_CASE("select_hard_batch validates before writing", "[simd][select_batch][er
   for (auto h : hard) REQUIRE(h == -77);
 }
 
+TEST_CASE("select_hard_batch checks every example's ids, wherever the thread blocks split", "[simd][select_batch][errors]") {
+  // The ids are checked inside the parallel loop, one example ahead of the one being scored: a bad
+  // id in the first, a middle or the last example, and a user id, must each be found and named
+  // for any thread count, with `hard` untouched.
+  data x(6);
+  const std::size_t B = x.B;
+  struct bad_id {
+    std::size_t example, slot;  // slot K: the user id
+  };
+#if BRMRS_HAS_OPENMP
+  const int before = omp_get_max_threads();
+  for (int t : {1, 2, 3, 7}) {
+    omp_set_num_threads(t);
+#else
+  for (int t : {1}) {
+#endif
+    for (const bad_id bad : {bad_id{0, 0}, bad_id{B / 2, x.K - 1}, bad_id{B - 1, 5}, bad_id{B - 1, x.K}, bad_id{1, x.K}}) {
+      INFO("threads " << t << " example " << bad.example << " slot " << bad.slot);
+      data y(6);
+      std::vector<std::int32_t> hard(B * y.M, -77);
+      std::string expected;
+      if (bad.slot == x.K) {
+        y.users[bad.example] = static_cast<std::int32_t>(y.n_users);
+        expected = "batch.users[" + std::to_string(bad.example) + "] = " + std::to_string(y.n_users);
+      } else {
+        y.pools[bad.example * y.K + bad.slot] = -3;
+        expected = "batch.pools(" + std::to_string(bad.example) + ", " + std::to_string(bad.slot) + ") = -3";
+      }
+      try {
+        brmrs::backend::simd::select_hard_batch(y.tables(), y.make_batch(),
+                                                brmrs::matrix_view<std::int32_t>(hard.data(), B, y.M));
+        FAIL("no throw");
+      } catch (const brmrs::invalid_argument& e) {
+        INFO(e.what());
+        CHECK(std::string(e.what()).find(expected) != std::string::npos);
+      }
+      for (auto h : hard) REQUIRE(h == -77);
+    }
+  }
+#if BRMRS_HAS_OPENMP
+  omp_set_num_threads(before);
+#endif
+}
+
 #else
 TEST_CASE("select_hard_batch: skipped, xsimd not available", "[simd]") {
   WARN("xsimd not available (BRMRS_HAS_XSIMD == 0): skipped");
