@@ -15,6 +15,10 @@
 
 #include "objective_fixture.hpp"
 
+#if BRMRS_HAS_OPENMP
+#include <omp.h>
+#endif
+
 using brmrs_test::problem;
 using brmrs_test::random_problem;
 
@@ -126,6 +130,41 @@ TEST_CASE("bad batches are rejected, naming the argument, position and value", "
       },
       {"batch.negatives[3] = 1000"});
   expect_rejected([](call& c) { c.config.example_offset = 0xFFFFFFFFull - 2; }, {"config.example_offset", "2^32"});
+}
+
+TEST_CASE("a bad pool id is named for any thread split, by either CPU backend", "[objective][errors]") {
+  // The CPU pipeline checks each example's pool inside its parallel loop, one example ahead of the
+  // one it scores (detail/objective_pipeline.hpp): a bad id in the first, a middle or the last
+  // example must be named whichever thread's block it falls in, with every output untouched.
+#if BRMRS_HAS_OPENMP
+  const int before = omp_get_max_threads();
+  for (int threads : {1, 2, 3, 7}) {
+    omp_set_num_threads(threads);
+#else
+  for (int threads : {1}) {
+#endif
+    for (std::size_t example : {std::size_t(0), std::size_t(2), std::size_t(4)})
+      for (bool simd : {false, true}) {
+        INFO("threads " << threads << " example " << example << (simd ? " default backend" : " scalar backend"));
+        call c;
+        c.p.pools[example * c.p.K + 1] = 100;
+        std::string msg;
+        try {
+          if (simd)
+            brmrs::compute_objective(c.tables, c.batch, c.config, c.out);
+          else
+            brmrs::compute_objective(c.tables, c.batch, c.config, c.out, brmrs::scalar_backend{});
+        } catch (const brmrs::invalid_argument& e) {
+          msg = e.what();
+        }
+        INFO("message: " << msg);
+        CHECK(msg.find("batch.pools(" + std::to_string(example) + ", 1) = 100") != std::string::npos);
+        CHECK(c.untouched());
+      }
+  }
+#if BRMRS_HAS_OPENMP
+  omp_set_num_threads(before);
+#endif
 }
 
 TEST_CASE("bad configurations are rejected, naming the field and value", "[objective][errors]") {

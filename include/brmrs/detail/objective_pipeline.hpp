@@ -160,9 +160,13 @@ bool tables_requested(const table_gradients<T>& g) {
 // Every check of DESIGN.md §3 that does not need a score; throws before anything is written.
 // check_ids = false skips the four checks that read the id arrays: the CUDA backend passes it for
 // device pointers and checks the ids in its forward kernel instead (backend/cuda/validate.cuh).
+// check_pool_ids = false skips the pool ids only: the CPU pipeline checks each example's pool in
+// its parallel loop, just before reading it (a serial pass over B·K ids evicts the item tables
+// from the checking core's L2), and names a bad id after it, before anything is written.
 template <class T, class Id>
 objective_shape validate_objective(const dot_tables<T>& tables, const batch<Id>& b, const objective_config<T>& cfg,
-                                   const objective_outputs<T, Id>& out, bool check_ids = true) {
+                                   const objective_outputs<T, Id>& out, bool check_ids = true,
+                                   bool check_pool_ids = true) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "brmrs: T must be float or double");
   static_assert(std::is_integral_v<Id> && !std::is_same_v<Id, bool>, "brmrs: Id must be an integer type");
   const char* fn = objective_fn;
@@ -238,7 +242,7 @@ objective_shape validate_objective(const dot_tables<T>& tables, const batch<Id>&
   if (check_ids) {
     check_ids_in_range(fn, "batch.users", b.users, s.n_users);
     check_ids_in_range(fn, "batch.positives", b.positives, s.n_items);
-    check_ids_in_range(fn, "batch.pools", b.pools, s.n_items);
+    if (check_pool_ids) check_ids_in_range(fn, "batch.pools", b.pools, s.n_items);
     check_ids_in_range(fn, "batch.negatives", b.negatives, s.n_items);
   }
   if (b.negatives.empty() && (cfg.example_offset > 0xFFFFFFFFull || s.B - 1 > 0xFFFFFFFFull - cfg.example_offset))
@@ -350,7 +354,7 @@ objective_shape validate_objective(const dot_tables<T>& tables, const batch<Id>&
 // What phase 1 found wrong with one example (the lowest such example throws after the loop).
 template <class T>
 struct example_fault {
-  int kind = 0;  // 0 none; see fault_text
+  int kind = 0;  // 0 none; 8 a pool id out of range (named by check_ids_in_range); see fault_text
   int m = -1;
   std::size_t k = 0;
   T value = T(0);
@@ -568,7 +572,7 @@ constexpr std::size_t backward_prefetch_ahead = 2;
 template <class P, class T, class Id>
 objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& bt, const objective_config<T>& cfg,
                                   const objective_outputs<T, Id>& out) {
-  const objective_shape sh = validate_objective(tables, bt, cfg, out);
+  const objective_shape sh = validate_objective(tables, bt, cfg, out, /*check_ids=*/true, /*check_pool_ids=*/false);
   const std::size_t M = sh.M, B = sh.B, K = sh.K, d_f = sh.d_f;
   const int Mi = static_cast<int>(M);
   const T scale = cfg.reduce == reduction::mean ? T(1) / static_cast<T>(B) : T(1);
@@ -663,9 +667,21 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
       in_pos_f[b] = in_neg_f[b] = T(0);
       t_l2[b] = T(0);
     };
+    // Whether an example's pool ids are in range, computed one example ahead (b + 1's pool is
+    // looked ahead into while b is scored): each pool is checked once, just before it is read.
+    auto pool_ok = [&](std::size_t e) { return ids_in_range(bt.pools.row(e), K, sh.n_items); };
+    bool ok = range.first < range.end && pool_ok(range.first);
     for (std::size_t b = range.first; b < range.end; ++b) {
       example_fault<T>& f = fault[b];
       f = example_fault<T>{};
+      const bool next_ok = b + 1 < B && pool_ok(b + 1);
+      if (!ok) {
+        f.kind = 8;
+        clear_inputs(b);
+        ok = next_ok;
+        continue;
+      }
+      ok = next_ok;
 
       const std::size_t u = static_cast<std::size_t>(bt.users[b]);
       const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
@@ -690,8 +706,9 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
             P::prefetch_row(tables.item[m].row(ip1), dims[m]);
             if (explicit_neg) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(bt.negatives[b + 1])), dims[m]);
           }
-          for (std::size_t k = 0; k < lead; ++k)
-            P::prefetch_row(items.base[m] + static_cast<std::size_t>(pool1[k]) * items.stride[m], dims[m]);
+          if (next_ok)
+            for (std::size_t k = 0; k < lead; ++k)
+              P::prefetch_row(items.base[m] + static_cast<std::size_t>(pool1[k]) * items.stride[m], dims[m]);
         }
         P::prefetch_row(tables.fused_user.row(u1), d_f);
         if (prefetch_items) {
@@ -701,7 +718,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
       }
 
       P::select_hard(Mi, urow, items.base.data(), items.stride.data(), dims, pool, K, scores, best,
-                     b + 1 < B ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr), pool_rows);
+                     next_ok ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr), pool_rows);
       if (!all_finite(scores, M * K)) {
         for (std::size_t m = 0; m < M && f.kind == 0; ++m)
           for (std::size_t k = 0; k < K; ++k)
@@ -761,6 +778,8 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
       else if (!std::isfinite(t_l2[b])) fault[b] = {7, -1, 0, t_l2[b]};
     }
   }
+  for (std::size_t b = 0; b < B; ++b)
+    if (fault[b].kind == 8) check_ids_in_range(objective_fn, "batch.pools", bt.pools, sh.n_items);  // throws
   for (std::size_t b = 0; b < B; ++b)
     if (fault[b].kind != 0) throw_fault(b, fault[b]);
 
