@@ -53,62 +53,67 @@ inline T simd_reduce_add(const xsimd::batch<T, Arch>& b) noexcept {
 // AVX-512 transpose-reduction. xsimd 8.1's own AVX-512 haddp is not used: for float it returns
 // the right sums in the wrong lanes (lane p holds row 0 1 4 5 2 3 6 7 8 9 12 13 10 11 14 15 [p]),
 // and GCC 12 flags the _mm512_undefined_ps() operands of its shuffles with -W(maybe-)uninitialized,
-// which a pragma cannot silence once the call is not inlined. Here every shuffle is
-// merge-masked (no undefined operand). Combining a and b at half-width h: t1 = a with b's low
-// halves moved into its high halves, t2 = b with a's high halves moved into its low halves, so
-// out = t1 + t2 holds, in each 2h-block, [a's row folded | b's row folded] (lane e + lane e + h).
-// log2(L) stages, L - 1 additions and 2(L - 1) single-source shuffles for L rows. Rows land in
-// bit-reversed lane order, so avx512_haddp_fold feeds them bit-reversed. Rows never mix, so a
-// zero row leaves the others bit-identical.
+// which a pragma cannot silence once the call is not inlined. Here every shuffle takes a full
+// write mask and a defined pass-through operand (the same instruction, no undefined operand).
+// Combining a and b at half-width h: two 2-source shuffles gather, for both rows, the lower and
+// the upper h-lane halves of every 2h-block (t1 = the lower halves of a's and b's blocks, t2 the
+// upper ones), so out = t1 + t2 holds every row's lane e + lane e + h, a's and b's rows side by
+// side: 128-bit blocks (vshuff32x4 / vshuff64x2) for h >= 4 floats / 2 doubles, in-block
+// elements (vshufps / vshufpd) below. log2(L) stages, L - 1 additions and 2(L - 1) shuffles for
+// L rows, no mask registers and no merge dependency (the merge-masked single-source form of the
+// first version cost a mask set-up and a register copy per fold: 5% of the selection at W,
+// measured). Rows land transposed (leaf_lane below), so the reductions feed them in that order.
+// Rows never mix, so a zero row leaves the others bit-identical; each row's additions are the
+// same as a plain halving fold (lane e + lane e + h, h = L/2, ..., 1).
 template <class Batch, int H>
 inline Batch avx512_fold(const Batch& a, const Batch& b) noexcept {
   if constexpr (std::is_same_v<typename Batch::value_type, float>) {
-    // Lanes in the upper half of each 2h-block.
-    constexpr __mmask16 up = H == 8 ? 0xFF00 : H == 4 ? 0xF0F0 : H == 2 ? 0xCCCC : 0xAAAA;
+    constexpr __mmask16 all = 0xFFFF;
+    const __m512 x = a, y = b;
     __m512 t1, t2;
-    if constexpr (H == 8) {
-      t1 = _mm512_mask_shuffle_f32x4(a, up, b, b, 0x4E);
-      t2 = _mm512_mask_shuffle_f32x4(b, static_cast<__mmask16>(~up), a, a, 0x4E);
-    } else if constexpr (H == 4) {
-      t1 = _mm512_mask_shuffle_f32x4(a, up, b, b, 0xB1);
-      t2 = _mm512_mask_shuffle_f32x4(b, static_cast<__mmask16>(~up), a, a, 0xB1);
-    } else if constexpr (H == 2) {
-      t1 = _mm512_mask_permute_ps(a, up, b, 0x4E);
-      t2 = _mm512_mask_permute_ps(b, static_cast<__mmask16>(~up), a, 0x4E);
-    } else {
-      t1 = _mm512_mask_permute_ps(a, up, b, 0xB1);
-      t2 = _mm512_mask_permute_ps(b, static_cast<__mmask16>(~up), a, 0xB1);
+    if constexpr (H == 8) {  // 128-bit blocks [x0 x1 y0 y1] + [x2 x3 y2 y3]
+      t1 = _mm512_mask_shuffle_f32x4(x, all, x, y, 0x44);
+      t2 = _mm512_mask_shuffle_f32x4(x, all, x, y, 0xEE);
+    } else if constexpr (H == 4) {  // [x0 x2 y0 y2] + [x1 x3 y1 y3]
+      t1 = _mm512_mask_shuffle_f32x4(x, all, x, y, 0x88);
+      t2 = _mm512_mask_shuffle_f32x4(x, all, x, y, 0xDD);
+    } else if constexpr (H == 2) {  // in each block [x0 x1 y0 y1] + [x2 x3 y2 y3]
+      t1 = _mm512_mask_shuffle_ps(x, all, x, y, 0x44);
+      t2 = _mm512_mask_shuffle_ps(x, all, x, y, 0xEE);
+    } else {  // [x0 x2 y0 y2] + [x1 x3 y1 y3]
+      t1 = _mm512_mask_shuffle_ps(x, all, x, y, 0x88);
+      t2 = _mm512_mask_shuffle_ps(x, all, x, y, 0xDD);
     }
     return Batch(_mm512_add_ps(t1, t2));
   } else {
-    constexpr __mmask8 up = H == 4 ? 0xF0 : H == 2 ? 0xCC : 0xAA;
+    constexpr __mmask8 all = 0xFF;
+    const __m512d x = a, y = b;
     __m512d t1, t2;
-    if constexpr (H == 4) {
-      t1 = _mm512_mask_shuffle_f64x2(a, up, b, b, 0x4E);
-      t2 = _mm512_mask_shuffle_f64x2(b, static_cast<__mmask8>(~up), a, a, 0x4E);
-    } else if constexpr (H == 2) {
-      t1 = _mm512_mask_shuffle_f64x2(a, up, b, b, 0xB1);
-      t2 = _mm512_mask_shuffle_f64x2(b, static_cast<__mmask8>(~up), a, a, 0xB1);
-    } else {
-      t1 = _mm512_mask_permute_pd(a, up, b, 0x55);
-      t2 = _mm512_mask_permute_pd(b, static_cast<__mmask8>(~up), a, 0x55);
+    if constexpr (H == 4) {  // 128-bit blocks [x0 x1 y0 y1] + [x2 x3 y2 y3]
+      t1 = _mm512_mask_shuffle_f64x2(x, all, x, y, 0x44);
+      t2 = _mm512_mask_shuffle_f64x2(x, all, x, y, 0xEE);
+    } else if constexpr (H == 2) {  // [x0 x2 y0 y2] + [x1 x3 y1 y3]
+      t1 = _mm512_mask_shuffle_f64x2(x, all, x, y, 0x88);
+      t2 = _mm512_mask_shuffle_f64x2(x, all, x, y, 0xDD);
+    } else {  // in each block [x0 y0] + [x1 y1]
+      t1 = _mm512_mask_shuffle_pd(x, all, x, y, 0x00);
+      t2 = _mm512_mask_shuffle_pd(x, all, x, y, 0xFF);
     }
     return Batch(_mm512_add_pd(t1, t2));
   }
 }
 
-constexpr int bit_reverse(int x, int bits) {
-  int r = 0;
-  for (int i = 0; i < bits; ++i) r |= ((x >> i) & 1) << (bits - 1 - i);
-  return r;
-}
+// The lane in which the fold tree leaves leaf i's row (leaves paired (2i, 2i + 1) at every
+// stage): a 4 x 4 transpose for 16 floats, lane 2(i mod 4) + i / 4 for 8 doubles. An involution
+// for 16 lanes, not for 8; the reductions feed leaf i with row leaf_lane(i), which lands in lane
+// leaf_lane(i).
+constexpr int leaf_lane(int i, int L) { return L == 16 ? 4 * (i % 4) + i / 4 : 2 * (i % 4) + i / 4; }
 
 template <class Batch, int L>
 inline Batch avx512_haddp_fold(const Batch* rows) noexcept {
-  constexpr int bits = L == 16 ? 4 : 3;
   Batch v[L];
   for (int i = 0; i < L / 2; ++i)
-    v[i] = avx512_fold<Batch, L / 2>(rows[bit_reverse(2 * i, bits)], rows[bit_reverse(2 * i + 1, bits)]);
+    v[i] = avx512_fold<Batch, L / 2>(rows[leaf_lane(2 * i, L)], rows[leaf_lane(2 * i + 1, L)]);
   for (int i = 0; i < L / 4; ++i) v[i] = avx512_fold<Batch, L / 4>(v[2 * i], v[2 * i + 1]);
   for (int i = 0; i < L / 8; ++i) v[i] = avx512_fold<Batch, L / 8>(v[2 * i], v[2 * i + 1]);
   if constexpr (L == 16) v[0] = avx512_fold<Batch, 1>(v[0], v[1]);
@@ -121,9 +126,8 @@ inline Batch avx512_haddp_fold(const Batch* rows) noexcept {
 // stack: 2 extra memory operations per row, measured).
 template <class Batch, int L, int Level, int I, class Leaf>
 inline Batch avx512_tree(Leaf& leaf) noexcept {
-  constexpr int bits = L == 16 ? 4 : 3;
   if constexpr (Level == 0) {
-    return leaf(std::integral_constant<int, bit_reverse(I, bits)>{});
+    return leaf(std::integral_constant<int, leaf_lane(I, L)>{});
   } else {
     const Batch a = avx512_tree<Batch, L, Level - 1, 2 * I>(leaf);
     const Batch b = avx512_tree<Batch, L, Level - 1, 2 * I + 1>(leaf);
