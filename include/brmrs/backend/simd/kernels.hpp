@@ -131,8 +131,9 @@ struct kernels {
   // Σ_i a[i]·b[i] over the first `chunks` full batches. The order is fixed by (d, N): two
   // interleaved multiply-add chains (chunk c % 2) for short rows, four (c % 4) once a row spans
   // 8 batches or more, so the FMA latency is hidden (two chains: +5% in cache on Zen 5).
-  template <class T, int C = 0>
-  static xsimd::batch<T, Arch> row_products(const T* a, const T* b, std::size_t chunks) noexcept {
+  // ua(c) returns chunk c of a (a load, or a register the caller loaded once).
+  template <class T, int C, class UserChunk>
+  static xsimd::batch<T, Arch> row_products_with(UserChunk&& ua, const T* b, std::size_t chunks) noexcept {
     using V = xsimd::batch<T, Arch>;
     constexpr std::size_t N = V::size;
     const std::size_t n = C > 0 ? static_cast<std::size_t>(C) : chunks;
@@ -141,27 +142,33 @@ struct kernels {
       // default) a product could be fused into whichever addition follows it after inlining,
       // and dot() would then round differently from select_hard's reduction of the same row.
       const V zero(T(0));
-      if (n < 2) return n == 1 ? xsimd::fma(V::load_unaligned(a), V::load_unaligned(b), zero) : zero;
-      V acc0 = xsimd::fma(V::load_unaligned(a), V::load_unaligned(b), zero);
-      V acc1 = xsimd::fma(V::load_unaligned(a + N), V::load_unaligned(b + N), zero);
+      if (n < 2) return n == 1 ? xsimd::fma(ua(0), V::load_unaligned(b), zero) : zero;
+      V acc0 = xsimd::fma(ua(0), V::load_unaligned(b), zero);
+      V acc1 = xsimd::fma(ua(1), V::load_unaligned(b + N), zero);
       std::size_t c = 2;
       for (; c + 2 <= n; c += 2) {
-        acc0 = xsimd::fma(V::load_unaligned(a + c * N), V::load_unaligned(b + c * N), acc0);
-        acc1 = xsimd::fma(V::load_unaligned(a + (c + 1) * N), V::load_unaligned(b + (c + 1) * N), acc1);
+        acc0 = xsimd::fma(ua(c), V::load_unaligned(b + c * N), acc0);
+        acc1 = xsimd::fma(ua(c + 1), V::load_unaligned(b + (c + 1) * N), acc1);
       }
-      if (c < n) acc0 = xsimd::fma(V::load_unaligned(a + c * N), V::load_unaligned(b + c * N), acc0);
+      if (c < n) acc0 = xsimd::fma(ua(c), V::load_unaligned(b + c * N), acc0);
       return acc0 + acc1;
     }
     V acc0(T(0)), acc1(T(0)), acc2(T(0)), acc3(T(0));
     std::size_t c = 0;
     for (; c + 4 <= n; c += 4) {
-      acc0 = xsimd::fma(V::load_unaligned(a + c * N), V::load_unaligned(b + c * N), acc0);
-      acc1 = xsimd::fma(V::load_unaligned(a + (c + 1) * N), V::load_unaligned(b + (c + 1) * N), acc1);
-      acc2 = xsimd::fma(V::load_unaligned(a + (c + 2) * N), V::load_unaligned(b + (c + 2) * N), acc2);
-      acc3 = xsimd::fma(V::load_unaligned(a + (c + 3) * N), V::load_unaligned(b + (c + 3) * N), acc3);
+      acc0 = xsimd::fma(ua(c), V::load_unaligned(b + c * N), acc0);
+      acc1 = xsimd::fma(ua(c + 1), V::load_unaligned(b + (c + 1) * N), acc1);
+      acc2 = xsimd::fma(ua(c + 2), V::load_unaligned(b + (c + 2) * N), acc2);
+      acc3 = xsimd::fma(ua(c + 3), V::load_unaligned(b + (c + 3) * N), acc3);
     }
-    for (; c < n; ++c) acc0 = xsimd::fma(V::load_unaligned(a + c * N), V::load_unaligned(b + c * N), acc0);
+    for (; c < n; ++c) acc0 = xsimd::fma(ua(c), V::load_unaligned(b + c * N), acc0);
     return (acc0 + acc1) + (acc2 + acc3);
+  }
+
+  template <class T, int C = 0>
+  static xsimd::batch<T, Arch> row_products(const T* a, const T* b, std::size_t chunks) noexcept {
+    using V = xsimd::batch<T, Arch>;
+    return row_products_with<T, C>([a](std::size_t c) { return V::load_unaligned(a + c * V::size); }, b, chunks);
   }
 
   // The elements past the last full batch, in index order.
@@ -267,14 +274,23 @@ struct kernels {
   static constexpr int max_group = 4;
 
   // Prefetch is a template argument: the in-cache instantiation carries no look-ahead code at all.
-  template <class T, class Id, int C, bool Prefetch>
-  static void select_group_c(int G, const T* const* user_rows, const T* const* item_base,
+  // GC: the group size when known at compile time (2, the common M), 0 otherwise. With GC and C
+  // both fixed, the G·C user-row batches are loaded once per example and stay in registers.
+  template <class T, class Id, int C, bool Prefetch, int GC>
+  static void select_group_c(int G_runtime, const T* const* user_rows, const T* const* item_base,
                              const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
                              std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
                              const Id* next_pool) noexcept {
     using V = xsimd::batch<T, Arch>;
     constexpr std::size_t N = V::size;
     constexpr std::size_t PF = prefetch_distance;
+    const int G = GC > 0 ? GC : G_runtime;
+    BRMRS_ASSERT(GC == 0 || G_runtime == GC);
+    constexpr int UC = C > 0 ? C : 1;
+    V user_v[max_group][UC];
+    if constexpr (C > 0)
+      for (int m = 0; m < G; ++m)
+        for (int c = 0; c < C; ++c) user_v[m][c] = V::load_unaligned(user_rows[m] + static_cast<std::size_t>(c) * N);
     // Pool slots are carried as T in the running maxima, so their compare/blend share the
     // scores' mask type; exact while K <= 2^digits (2^24 for float). Larger pools fall back to a
     // scan of the stored scores below.
@@ -320,7 +336,11 @@ struct kernels {
             constexpr std::size_t j = decltype(J)::value;
             if constexpr (Prefetch)
               if (j < n_ahead) prefetch_row_c<T, C>(base + static_cast<std::size_t>(*ahead[j]) * stride, dm);
-            return row_products<T, C>(u, base + static_cast<std::size_t>(pk[j]) * stride, chunks);
+            const T* row = base + static_cast<std::size_t>(pk[j]) * stride;
+            if constexpr (C > 0)
+              return row_products_with<T, C>([&](std::size_t c) { return user_v[m][c]; }, row, chunks);
+            else
+              return row_products<T, C>(u, row, chunks);
           });
         } else {
           V acc[N];
@@ -397,10 +417,17 @@ struct kernels {
                              const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
                              std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
                              const Id* next_pool, bool prefetch) noexcept {
-    if (prefetch)
-      select_group_c<T, Id, C, true>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
-    else
-      select_group_c<T, Id, C, false>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
+    // Two modalities (the usual case, and workload W) get their own instantiations.
+    if (G == 2) {
+      if (prefetch)
+        select_group_c<T, Id, C, true, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
+      else
+        select_group_c<T, Id, C, false, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
+    } else if (prefetch) {
+      select_group_c<T, Id, C, true, 0>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
+    } else {
+      select_group_c<T, Id, C, false, 0>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
+    }
   }
 
   template <class T, class Id>
