@@ -1,5 +1,6 @@
 // brmrs/detail/example_loss.hpp — one example's loss terms and their derivatives with respect to
-// its scores: the arithmetic every backend (scalar, SIMD, CUDA) shares, host and device.
+// its scores: the arithmetic of the scalar and CUDA backends, host and device (the SIMD backend
+// evaluates the same expressions one example per lane: backend/simd/example_loss_lanes.hpp).
 //
 // Inputs for one example with M >= 2 modalities (DESIGN.md §1):
 //   pos[m]  = s_m(u, i+),  neg[m] = s_m(u, i-)          m = 0..M-1

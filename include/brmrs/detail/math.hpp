@@ -1,11 +1,12 @@
-// brmrs/detail/math.hpp — the scalar arithmetic every backend shares (host and device).
+// brmrs/detail/math.hpp — the scalar arithmetic of the scalar and CUDA backends (host and device).
 //
 // softplus(x) = log(1 + e^x) evaluated as max(x, 0) + log1p(exp(-|x|)): finite for every finite
 // x (no overflow of exp), and exact to rounding in both tails. sigmoid(x) = 1 / (1 + e^-x)
 // evaluated from the side where exp cannot overflow; softplus_sigmoid returns both from one exp
 // (the objective needs both for every term). These are the only transcendental
 // functions the objective uses; the CUDA backend calls the very same functions (BRMRS_HD), so
-// the CPU tests cover the GPU arithmetic.
+// the CPU tests cover the GPU arithmetic. The SIMD backend evaluates the same expressions with
+// xsimd's vector exp / log1p (backend/simd/example_loss_lanes.hpp).
 #pragma once
 
 #include <cmath>

@@ -6,7 +6,7 @@
 // Evaluates detail::example_loss_and_grad (detail/example_loss.hpp) for the examples
 // [b0, b0 + n) of a detail::example_loss_arrays, N = batch<T, Arch>::size examples at a time: the
 // same terms and gradients, the same expressions, with every scalar replaced by a batch whose lane
-// e is example b + e, branches by selects, and exp / log / log1p by xsimd's vector functions
+// e is example b + e, branches by selects, and exp / log1p by xsimd's vector functions
 // (accurate to about 1 ulp; libm's scalar ones are used elsewhere, so the results agree with
 // example_losses to rounding, not bitwise: tests/equivalence/test_simd_loss.cpp). A lane's result
 // depends only on its own example, so it is the same in a full batch and in the padded last one:
@@ -27,7 +27,7 @@
 
 #if BRMRS_HAS_XSIMD
 
-// xsimd 8.1's AVX-512 exp / log / log1p build their vectors with intrinsics whose GCC 12
+// xsimd 8.1's AVX-512 exp / log1p build their vectors with intrinsics whose GCC 12
 // definitions pass _mm512_undefined_*() through, which -Wmaybe-uninitialized reports once they are
 // inlined here (the values are fully defined: every lane is overwritten). GCC checks the pragma
 // state along the inlining chain, so ignoring the warning for this header's code silences exactly
@@ -130,7 +130,10 @@ struct example_loss_lanes {
       V sum = zero;
       if (p.tau > T(0)) {
         for (int m = 0; m < M; ++m) sum += xsimd::exp((pos[m] - neg[m] - hard_max) / V(p.tau));
-        best = hard_max + V(p.tau) * xsimd::log(sum);
+        // log(sum) as log1p(sum - 1): sum is in [1, M] (M <= 4), where sum - 1 is exact. xsimd
+        // 8.1's own log does not compile without optimisation on AVX-512 (its generic code selects
+        // between integer batches through an intrinsic GCC then defines as a macro).
+        best = hard_max + V(p.tau) * xsimd::log1p(sum - V(T(1)));
       }
       const V x = delta_f - best - V(p.theta);
       V syn, sy_sg;
