@@ -10,7 +10,8 @@
 // measure the selection on its own (benchmarks/bench_select.cpp, the peer script) and for hosts
 // that only want the hard negatives.
 // Cost: B·K·Σ_m d_m multiply-adds and as many elements gathered; OpenMP over examples in
-// contiguous per-thread blocks (detail::static_block); while example b is scored, the user rows of example b + 1 are prefetched and
+// contiguous per-thread blocks (detail::static_block), one modality per pass over the block while
+// the item tables are within the policy's cache size, all together beyond it; while example b is scored, the user rows of example b + 1 are prefetched and
 // the policy's look-ahead over pool rows runs on into b + 1's pool (a policy without one gets
 // b + 1's first pool rows prefetched here), so a thread never starts an example on a cold DRAM
 // access.
@@ -167,6 +168,13 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
   auto ids_ok = [&](std::size_t e) {
     return detail::ids_in_range(bt.users.data() + e, 1, sh.n_users) && detail::ids_in_range(bt.pools.row(e), K, sh.n_items);
   };
+  // Modalities one pass at a time (width 1) while the item tables are within the policy's "in
+  // cache" size: each pass then works on one modality's table, half the footprint at M = 2 (W's
+  // 2 x 512 KB fill a 1 MB L2; one of them fits), and the one-modality kernel is the faster per
+  // row besides: 10-15% less time at 500-8 000 items, two threads (docs/performance.md). Beyond
+  // it, all modalities per pass (width M), so the look-ahead keeps one stream of requests. Every
+  // id and score is the same either way (a row's score does not depend on its group).
+  const std::size_t width = pool_rows == row_prefetch::off ? 1 : M;
 #if BRMRS_HAS_OPENMP
 #pragma omp parallel num_threads(n_threads) if (n_threads > 1)
 #endif
@@ -176,35 +184,42 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
     T* const scores = scratch + tid * per_thread;
     std::size_t* const best = best_scratch + tid * best_block;
     const T** const urow = urow_scratch + tid * urow_block;
-    bool ok = range.first < range.end && ids_ok(range.first);
-    for (std::size_t b = range.first; b < range.end; ++b) {
-      const bool next_ok = b + 1 < B && ids_ok(b + 1);
-      const Id* next_pool = next_ok ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr);
-      if (next_ok) {
-        const std::size_t un = static_cast<std::size_t>(bt.users[b + 1]);
-        for (std::size_t m = 0; m < M; ++m) {
-          Policy::prefetch_row(tables.user[m].row(un), dims[m]);
-          for (std::size_t k = 0; k < lead; ++k)
-            Policy::prefetch_row(items.base[m] + static_cast<std::size_t>(next_pool[k]) * items.stride[m], dims[m]);
+    for (std::size_t m0 = 0; m0 < M; m0 += width) {
+      const std::size_t g = M - m0 < width ? M - m0 : width;
+      // The first pass checks the ids (fault 2 marks a bad example); later passes read its verdict
+      // for this thread's examples and check the next thread's first example again.
+      const bool first_pass = m0 == 0;
+      bool ok = range.first < range.end && (first_pass ? ids_ok(range.first) : fault[range.first] != 2);
+      for (std::size_t b = range.first; b < range.end; ++b) {
+        const bool next_ok = b + 1 < B && (first_pass || b + 1 >= range.end ? ids_ok(b + 1) : fault[b + 1] != 2);
+        const Id* next_pool = next_ok ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr);
+        if (next_ok) {
+          const std::size_t un = static_cast<std::size_t>(bt.users[b + 1]);
+          for (std::size_t m = m0; m < m0 + g; ++m) {
+            Policy::prefetch_row(tables.user[m].row(un), dims[m]);
+            for (std::size_t k = 0; k < lead; ++k)
+              Policy::prefetch_row(items.base[m] + static_cast<std::size_t>(next_pool[k]) * items.stride[m], dims[m]);
+          }
         }
-      }
-      if (!ok) {
-        fault[b] = 2;
+        if (!ok) {
+          fault[b] = 2;
+          ok = next_ok;
+          continue;
+        }
         ok = next_ok;
-        continue;
-      }
-      ok = next_ok;
-      const Id* pool = bt.pools.row(b);
-      const std::size_t u = static_cast<std::size_t>(bt.users[b]);
-      for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
-      Policy::select_hard(static_cast<int>(M), urow, items.base.data(), items.stride.data(), dims, pool, K, scores, best,
-                          next_pool, pool_rows);
-      for (std::size_t m = 0; m < M; ++m) {
-        if (best[m] >= K) {
-          fault[b] = 1;
-          break;
+        if (fault[b] == 1) continue;  // all-NaN scores in an earlier pass: the example throws anyway
+        const Id* pool = bt.pools.row(b);
+        const std::size_t u = static_cast<std::size_t>(bt.users[b]);
+        for (std::size_t m = m0; m < m0 + g; ++m) urow[m] = tables.user[m].row(u);
+        Policy::select_hard(static_cast<int>(g), urow + m0, items.base.data() + m0, items.stride.data() + m0, dims + m0,
+                            pool, K, scores, best, next_pool, pool_rows);
+        for (std::size_t m = 0; m < g; ++m) {
+          if (best[m] >= K) {
+            fault[b] = 1;
+            break;
+          }
+          ids[b * M + m0 + m] = pool[best[m]];
         }
-        ids[b * M + m] = pool[best[m]];
       }
     }
   }
