@@ -274,8 +274,8 @@ struct kernels {
   static constexpr int max_group = 4;
 
   // Prefetch is a template argument: the in-cache instantiation carries no look-ahead code at all.
-  // GC: the group size when known at compile time (2, the common M), 0 otherwise. With GC and C
-  // both fixed, the G·C user-row batches are loaded once per example and stay in registers.
+  // GC: the group size when known at compile time (1 or 2), 0 otherwise. With GC and C both
+  // fixed, the G·C user-row batches are loaded once per example and stay in registers.
   template <class T, class Id, int C, bool Prefetch, int GC>
   static void select_group_c(int G_runtime, const T* const* user_rows, const T* const* item_base,
                              const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
@@ -417,8 +417,14 @@ struct kernels {
                              const std::size_t* item_stride, const std::size_t* dims, const Id* pool,
                              std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
                              const Id* next_pool, bool prefetch) noexcept {
-    // Two modalities (the usual case, and workload W) get their own instantiations.
-    if (G == 2) {
+    // One modality (a driver's modality-at-a-time pass) and two (the usual M, workload W) get
+    // their own instantiations.
+    if (G == 1) {
+      if (prefetch)
+        select_group_c<T, Id, C, true, 1>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
+      else
+        select_group_c<T, Id, C, false, 1>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
+    } else if (G == 2) {
       if (prefetch)
         select_group_c<T, Id, C, true, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
       else
