@@ -670,19 +670,43 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
     // Whether an example's pool ids are in range, computed one example ahead (b + 1's pool is
     // looked ahead into while b is scored): each pool is checked once, just before it is read.
     auto pool_ok = [&](std::size_t e) { return ids_in_range(bt.pools.row(e), K, sh.n_items); };
-    bool ok = range.first < range.end && pool_ok(range.first);
-    for (std::size_t b = range.first; b < range.end; ++b) {
-      example_fault<T>& f = fault[b];
-      f = example_fault<T>{};
-      const bool next_ok = b + 1 < B && pool_ok(b + 1);
-      if (!ok) {
-        f.kind = 8;
-        clear_inputs(b);
-        ok = next_ok;
-        continue;
+    // Modalities one selection pass at a time while the item tables are within the policy's
+    // cache size, as select_hard_batch does and for the same reasons (half the footprint per pass
+    // at M = 2, and the one-modality kernel is faster per row; docs/performance.md); the cross
+    // scores then come from dot. Beyond it, one pass, the cross scores read from the pool scores
+    // (no hard-negative row fetched twice).
+    const bool by_modality = pool_rows == backend::row_prefetch::off && M > 1;
+    // The rows example b + 1 reads after its selection, a hint only: its user, positive and
+    // explicit negative rows (a pool negative is a pool row, read by select_hard anyway) in every
+    // table, and, for a policy without its own look-ahead, its first `lead` pool rows, which would
+    // otherwise start each example cold (a policy with one runs it on into the next pool itself).
+    auto prefetch_next_rows = [&](std::size_t b, bool next_ok) {
+      if (b + 1 >= B) return;
+      const std::size_t u1 = static_cast<std::size_t>(bt.users[b + 1]);
+      const std::size_t ip1 = static_cast<std::size_t>(bt.positives[b + 1]);
+      const Id* pool1 = bt.pools.row(b + 1);
+      for (std::size_t m = 0; m < M; ++m) {
+        P::prefetch_row(tables.user[m].row(u1), dims[m]);
+        if (prefetch_items) {
+          P::prefetch_row(tables.item[m].row(ip1), dims[m]);
+          if (explicit_neg) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(bt.negatives[b + 1])), dims[m]);
+        }
+        if (next_ok)
+          for (std::size_t k = 0; k < lead; ++k)
+            P::prefetch_row(items.base[m] + static_cast<std::size_t>(pool1[k]) * items.stride[m], dims[m]);
       }
-      ok = next_ok;
+      P::prefetch_row(tables.fused_user.row(u1), d_f);
+      if (prefetch_items) {
+        P::prefetch_row(tables.fused_item.row(ip1), d_f);
+        if (explicit_neg) P::prefetch_row(tables.fused_item.row(static_cast<std::size_t>(bt.negatives[b + 1])), d_f);
+      }
+    };
 
+    // The rest of phase 1 for an example whose hard negatives are known: i-, the scores of i+ and
+    // i-, the cross scores s_a(u, j^c) (read back from the pool scores when `scores` still holds
+    // this example's, else recomputed with dot, which is bit-identical to them), L2; faults 2-7.
+    auto finish_example = [&](std::size_t b, bool from_scores) {
+      example_fault<T>& f = fault[b];
       const std::size_t u = static_cast<std::size_t>(bt.users[b]);
       const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
       const Id* pool = bt.pools.row(b);
@@ -692,55 +716,21 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
       const std::size_t in = static_cast<std::size_t>(in_id);
       neg_id[b] = in_id;
       for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
-      if (b + 1 < B) {
-        // The next example's rows, a hint only: its user, positive and explicit negative rows
-        // (a pool negative is a pool row, read by select_hard anyway) in every table, and, for a
-        // policy without its own look-ahead, its first `lead` pool rows, which would otherwise
-        // start each example cold (a policy with one runs it on into the next pool itself).
-        const std::size_t u1 = static_cast<std::size_t>(bt.users[b + 1]);
-        const std::size_t ip1 = static_cast<std::size_t>(bt.positives[b + 1]);
-        const Id* pool1 = bt.pools.row(b + 1);
-        for (std::size_t m = 0; m < M; ++m) {
-          P::prefetch_row(tables.user[m].row(u1), dims[m]);
-          if (prefetch_items) {
-            P::prefetch_row(tables.item[m].row(ip1), dims[m]);
-            if (explicit_neg) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(bt.negatives[b + 1])), dims[m]);
-          }
-          if (next_ok)
-            for (std::size_t k = 0; k < lead; ++k)
-              P::prefetch_row(items.base[m] + static_cast<std::size_t>(pool1[k]) * items.stride[m], dims[m]);
-        }
-        P::prefetch_row(tables.fused_user.row(u1), d_f);
-        if (prefetch_items) {
-          P::prefetch_row(tables.fused_item.row(ip1), d_f);
-          if (explicit_neg) P::prefetch_row(tables.fused_item.row(static_cast<std::size_t>(bt.negatives[b + 1])), d_f);
-        }
-      }
-
-      P::select_hard(Mi, urow, items.base.data(), items.stride.data(), dims, pool, K, scores, best,
-                     next_ok ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr), pool_rows);
-      if (!all_finite(scores, M * K)) {
-        for (std::size_t m = 0; m < M && f.kind == 0; ++m)
-          for (std::size_t k = 0; k < K; ++k)
-            if (!std::isfinite(scores[m * K + k])) {
-              f = {1, static_cast<int>(m), k, scores[m * K + k]};
-              break;
-            }
-        clear_inputs(b);
-        continue;
-      }
-
       for (std::size_t m = 0; m < M; ++m) {
         const T pos = P::dot(urow[m], tables.item[m].row(ip), dims[m]);
         const T neg = P::dot(urow[m], tables.item[m].row(in), dims[m]);
         in_pos[m * B + b] = pos;
         in_neg[m * B + b] = neg;
-        hard_id[b * M + m] = pool[best[m]];
+        if (from_scores) hard_id[b * M + m] = pool[best[m]];
         if (!std::isfinite(pos) && f.kind == 0) f = {2, static_cast<int>(m), 0, pos};
         if (!std::isfinite(neg) && f.kind == 0) f = {3, static_cast<int>(m), 0, neg};
       }
       for (std::size_t a = 0; a < M; ++a)
-        for (std::size_t c = 0; c < M; ++c) in_cross[(a * M + c) * B + b] = scores[a * K + best[c]];
+        for (std::size_t c = 0; c < M; ++c)
+          in_cross[(a * M + c) * B + b] =
+              from_scores ? scores[a * K + best[c]]
+              : a == c    ? T(0)  // the diagonal is not read (detail/example_loss.hpp)
+                          : P::dot(urow[a], tables.item[a].row(static_cast<std::size_t>(hard_id[b * M + c])), dims[a]);
       const T* fu = tables.fused_user.row(u);
       const T pos_f = P::dot(fu, tables.fused_item.row(ip), d_f);
       const T neg_f = P::dot(fu, tables.fused_item.row(in), d_f);
@@ -748,10 +738,7 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
       in_neg_f[b] = neg_f;
       if (!std::isfinite(pos_f) && f.kind == 0) f = {4, -1, 0, pos_f};
       if (!std::isfinite(neg_f) && f.kind == 0) f = {5, -1, 0, neg_f};
-      if (f.kind != 0) {
-        clear_inputs(b);
-        continue;
-      }
+      if (f.kind != 0) return clear_inputs(b);
 
       T l2 = T(0);
       if (cfg.lambda_reg > T(0)) {
@@ -765,6 +752,79 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
         l2 += P::dot(fu, fu, d_f) + P::dot(f_p, f_p, d_f) + P::dot(f_n, f_n, d_f);
       }
       t_l2[b] = l2;
+    };
+
+    // Records the first non-finite score of modality `m` among `n` (fault 1).
+    auto score_fault = [&](std::size_t b, std::size_t m, const T* s, std::size_t n) {
+      for (std::size_t k = 0; k < n; ++k)
+        if (!std::isfinite(s[k])) {
+          fault[b] = {1, static_cast<int>(m), k, s[k]};
+          return;
+        }
+    };
+
+    if (!by_modality) {
+      // One pass: each example's selection of every modality, then the rest of it.
+      bool ok = range.first < range.end && pool_ok(range.first);
+      for (std::size_t b = range.first; b < range.end; ++b) {
+        example_fault<T>& f = fault[b];
+        f = example_fault<T>{};
+        const bool next_ok = b + 1 < B && pool_ok(b + 1);
+        if (!ok) {
+          f.kind = 8;
+          clear_inputs(b);
+          ok = next_ok;
+          continue;
+        }
+        ok = next_ok;
+        prefetch_next_rows(b, next_ok);
+        const std::size_t u = static_cast<std::size_t>(bt.users[b]);
+        for (std::size_t m = 0; m < M; ++m) urow[m] = tables.user[m].row(u);
+        P::select_hard(Mi, urow, items.base.data(), items.stride.data(), dims, bt.pools.row(b), K, scores, best,
+                       next_ok ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr), pool_rows);
+        if (!all_finite(scores, M * K)) {
+          for (std::size_t m = 0; m < M && f.kind == 0; ++m) score_fault(b, m, scores + m * K, K);
+          clear_inputs(b);
+          continue;
+        }
+        finish_example(b, true);
+      }
+    } else {
+      // One selection pass per modality (see by_modality), then the rest of every example.
+      for (std::size_t m = 0; m < M; ++m) {
+        bool ok = range.first < range.end && (m == 0 ? pool_ok(range.first) : fault[range.first].kind != 8);
+        for (std::size_t b = range.first; b < range.end; ++b) {
+          example_fault<T>& f = fault[b];
+          if (m == 0) f = example_fault<T>{};
+          // Later passes read the first pass's verdict on this thread's examples.
+          const bool next_ok = b + 1 < B && (m == 0 || b + 1 >= range.end ? pool_ok(b + 1) : fault[b + 1].kind != 8);
+          if (b + 1 < B) P::prefetch_row(tables.user[m].row(static_cast<std::size_t>(bt.users[b + 1])), dims[m]);
+          if (!ok) {
+            f.kind = 8;
+            ok = next_ok;
+            continue;
+          }
+          ok = next_ok;
+          if (f.kind != 0) continue;
+          const Id* pool = bt.pools.row(b);
+          const T* u_m = tables.user[m].row(static_cast<std::size_t>(bt.users[b]));
+          P::select_hard(1, &u_m, items.base.data() + m, items.stride.data() + m, dims + m, pool, K, scores, best,
+                         next_ok ? bt.pools.row(b + 1) : static_cast<const Id*>(nullptr), pool_rows);
+          if (!all_finite(scores, K)) {
+            score_fault(b, m, scores, K);
+            continue;
+          }
+          hard_id[b * M + m] = pool[best[0]];
+        }
+      }
+      for (std::size_t b = range.first; b < range.end; ++b) {
+        if (fault[b].kind != 0) {
+          clear_inputs(b);
+          continue;
+        }
+        prefetch_next_rows(b, false);
+        finish_example(b, false);
+      }
     }
 
     if constexpr (policy_has_example_losses<P, T>::value)

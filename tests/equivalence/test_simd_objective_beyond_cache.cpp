@@ -1,0 +1,12 @@
+// test_simd_objective.cpp once more, with the SIMD policy's "in cache" size set to 0 bytes: every
+// table then counts as beyond the cache, so the objective pipeline takes its other phase-1 path
+// (one pass per example over every modality, pool rows prefetched ahead, cross scores read back
+// from the pool scores) instead of one selection pass per modality (detail/objective_pipeline.hpp,
+// by_modality). Both paths must agree with the scalar backend and be deterministic.
+#define BRMRS_SIMD_PREFETCH_MIN_BYTES 0
+
+#include "test_simd_objective.cpp"
+
+#if BRMRS_HAS_XSIMD
+static_assert(brmrs::backend::simd::kernels<>::prefetch_min_bytes == 0, "this test needs every table beyond the cache");
+#endif
