@@ -518,8 +518,9 @@ U* thread_blocks(std::vector<U>& v, std::size_t threads, std::size_t n) {
 // (thread_local): they only grow, to the largest call the thread has made, so a training loop
 // stops paying for allocation, page faults and page clearing per batch (~270 KB for W, the loss
 // inputs of every example included; 7 MB more when only table gradients are requested;
-// docs/performance.md). Every element a call reads is written by that call first, so results never depend on what a previous call left. OpenMP worker threads only use
-// the calling thread's buffers through pointers. A nested call on the same thread (none exists
+// docs/performance.md). Every element a call reads is written by that call first, so results
+// never depend on what a previous call left. OpenMP worker threads only use the calling thread's
+// buffers through pointers. A nested call on the same thread (none exists
 // today) gets a fresh local workspace instead (see workspace_lease).
 template <class T, class Id>
 struct objective_workspace {
