@@ -461,6 +461,17 @@ backend::row_prefetch pool_row_prefetch(const item_tables<T>& items, std::size_t
   return beyond_policy_cache<P>(n_items, items.row_bytes) ? backend::row_prefetch::on : backend::row_prefetch::off;
 }
 
+// How many modalities the drivers score per pass over a thread's block of examples: one at a time
+// while the item tables are within the policy's "in cache" size (pool rows not prefetched): each
+// pass then works on one modality's table, half the footprint at M = 2 (W's 2 x 512 KB fill a
+// 1 MB L2; one of them fits), and the one-modality kernel is the faster per row besides: 10-15%
+// less time at 500-8 000 items, two threads (docs/performance.md). Beyond it, all M per pass, so
+// the look-ahead keeps one stream of requests. Every id and score is the same either way (a row's
+// score does not depend on its group).
+inline std::size_t selection_pass_width(backend::row_prefetch pool_rows, std::size_t M) {
+  return pool_rows == backend::row_prefetch::off ? 1 : M;
+}
+
 // How many leading pool slots of the next example the driver prefetches while the current one
 // is scored: none for a policy with its own look-ahead (P::prefetch_distance: select_hard runs
 // it on into next_pool itself), 8 (capped at K) for one without, and 0 when the item tables fit
@@ -671,12 +682,10 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
     // Whether an example's pool ids are in range, computed one example ahead (b + 1's pool is
     // looked ahead into while b is scored): each pool is checked once, just before it is read.
     auto pool_ok = [&](std::size_t e) { return ids_in_range(bt.pools.row(e), K, sh.n_items); };
-    // Modalities one selection pass at a time while the item tables are within the policy's
-    // cache size, as select_hard_batch does and for the same reasons (half the footprint per pass
-    // at M = 2, and the one-modality kernel is faster per row; docs/performance.md); the cross
-    // scores then come from dot. Beyond it, one pass, the cross scores read from the pool scores
-    // (no hard-negative row fetched twice).
-    const bool by_modality = pool_rows == backend::row_prefetch::off && M > 1;
+    // One selection pass per modality when selection_pass_width says so, the cross scores then
+    // recomputed with dot; otherwise one pass, the cross scores read from the pool scores (no
+    // hard-negative row fetched twice).
+    const bool by_modality = selection_pass_width(pool_rows, M) < M;
     // The rows example b + 1 reads after its selection, a hint only: its user, positive and
     // explicit negative rows (a pool negative is a pool row, read by select_hard anyway) in every
     // table, and, for a policy without its own look-ahead, its first `lead` pool rows, which would

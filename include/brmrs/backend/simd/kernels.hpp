@@ -418,22 +418,20 @@ struct kernels {
                              std::size_t K, T* scores, std::size_t* best, std::size_t score_stride,
                              const Id* next_pool, bool prefetch) noexcept {
     // One modality (a driver's modality-at-a-time pass) and two (the usual M, workload W) get
-    // their own instantiations.
-    if (G == 1) {
-      if (prefetch)
-        select_group_c<T, Id, C, true, 1>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
-      else
-        select_group_c<T, Id, C, false, 1>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
-    } else if (G == 2) {
-      if (prefetch)
-        select_group_c<T, Id, C, true, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
-      else
-        select_group_c<T, Id, C, false, 2>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
-    } else if (prefetch) {
-      select_group_c<T, Id, C, true, 0>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
-    } else {
-      select_group_c<T, Id, C, false, 0>(G, user_rows, item_base, item_stride, dims, pool, K, scores, best, score_stride, next_pool);
-    }
+    // their own instantiations (GC), each with and without the look-ahead (Prefetch).
+    auto run = [&](auto pf, auto gc) {
+      select_group_c<T, Id, C, decltype(pf)::value, decltype(gc)::value>(G, user_rows, item_base, item_stride, dims, pool,
+                                                                          K, scores, best, score_stride, next_pool);
+    };
+    auto by_group = [&](auto pf) {
+      if (G == 1) return run(pf, std::integral_constant<int, 1>{});
+      if (G == 2) return run(pf, std::integral_constant<int, 2>{});
+      run(pf, std::integral_constant<int, 0>{});
+    };
+    if (prefetch)
+      by_group(std::true_type{});
+    else
+      by_group(std::false_type{});
   }
 
   template <class T, class Id>

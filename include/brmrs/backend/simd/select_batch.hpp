@@ -168,13 +168,8 @@ void select_hard_batch(const dot_tables<T>& tables, const batch<Id>& bt, matrix_
   auto ids_ok = [&](std::size_t e) {
     return detail::ids_in_range(bt.users.data() + e, 1, sh.n_users) && detail::ids_in_range(bt.pools.row(e), K, sh.n_items);
   };
-  // Modalities one pass at a time (width 1) while the item tables are within the policy's "in
-  // cache" size: each pass then works on one modality's table, half the footprint at M = 2 (W's
-  // 2 x 512 KB fill a 1 MB L2; one of them fits), and the one-modality kernel is the faster per
-  // row besides: 10-15% less time at 500-8 000 items, two threads (docs/performance.md). Beyond
-  // it, all modalities per pass (width M), so the look-ahead keeps one stream of requests. Every
-  // id and score is the same either way (a row's score does not depend on its group).
-  const std::size_t width = pool_rows == row_prefetch::off ? 1 : M;
+  // Modalities per pass over a thread's block: one while the tables are in cache (see there).
+  const std::size_t width = detail::selection_pass_width(pool_rows, M);
 #if BRMRS_HAS_OPENMP
 #pragma omp parallel num_threads(n_threads) if (n_threads > 1)
 #endif
