@@ -3,11 +3,13 @@
 # else: nothing is ever fetched at configure or build time. As root it runs apt-get; otherwise
 # it prints the exact apt-get line to run and exits 1 when something is missing.
 set -euo pipefail
+# pybind11-dev is listed because python3-torch only recommends it and the bridge (examples/torch)
+# JIT-compiles against its headers.
 packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev xtensor-dev xtl-dev libxsimd-dev
   catch2 libbenchmark-dev
-  python3 python3-dev python3-numpy python3-torch libtorch-dev
+  python3 python3-dev python3-numpy python3-torch libtorch-dev pybind11-dev
   gnuplot-nox
 )
 missing=()
