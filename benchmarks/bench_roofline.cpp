@@ -1,9 +1,11 @@
 // bench_roofline — the gather roofline: how fast this machine can fetch random 256-byte rows.
 //
-// BM_gather/probe/<d>/<rows>/pf_<distance>: for each of B·K·M = 262 144 pre-drawn random row ids
-// (the number of row gathers one selection pass of workload W makes), load the row (d = 64
+// BM_gather/probe/<d>/<rows>/pf_<distance>[_l2]: for each of B·K·M = 262 144 pre-drawn random row
+// ids (the number of row gathers one selection pass of workload W makes), load the row (d = 64
 // floats = 256 bytes, 4 cache lines) and add it into vector accumulators, with a software
-// prefetch `distance` rows ahead (0: none; 8, 16, 32, 64). OpenMP over the ids with
+// prefetch `distance` rows ahead (0: none; 8 to 128), into L1 (prefetcht0) or, with _l2, into L2
+// only (prefetcht1, what the SIMD kernels issue; on Zen 5 it keeps more rows in flight from
+// DRAM, docs/performance.md). OpenMP over the ids with
 // schedule(static), like the selection. Tables: 2 000 rows (512 KB, in cache) and 2 000 000 rows (512 MB, the same footprint
 // as the two 256 MB item tables of the DRAM selection shape), in 2 MiB-aligned huge-page memory
 // as the selection's tables (benchmarks/peer/workload.hpp).
@@ -44,11 +46,15 @@ inline float lane_sum(const V& v) { float s = 0; for (float e : v.x) s += e; ret
 #endif
 constexpr std::size_t d = 64;
 
-inline void prefetch_row(const float* p) {
-  for (std::size_t off = 0; off < d; off += 64 / sizeof(float)) __builtin_prefetch(p + off, 0, 3);
+// to_l1: prefetcht0 (into every level); otherwise prefetcht1 (into L2, not L1).
+inline void prefetch_row(const float* p, bool to_l1) {
+  if (to_l1)
+    for (std::size_t off = 0; off < d; off += 64 / sizeof(float)) __builtin_prefetch(p + off, 0, 3);
+  else
+    for (std::size_t off = 0; off < d; off += 64 / sizeof(float)) __builtin_prefetch(p + off, 0, 2);
 }
 
-void BM_gather(benchmark::State& state, std::size_t rows, std::size_t distance) {
+void BM_gather(benchmark::State& state, std::size_t rows, std::size_t distance, bool to_l1) {
   const bool smoke = brmrs_bench::smoke();
   if (smoke) rows = rows > 2000 ? 40000 : 300;
   const std::size_t n_ids = smoke ? 4096 : 2048 * 64 * 2;
@@ -71,7 +77,7 @@ void BM_gather(benchmark::State& state, std::size_t rows, std::size_t distance) 
 #endif
       for (long long i = 0; i < n; ++i) {
         if (distance != 0 && i + static_cast<long long>(distance) < n)
-          prefetch_row(table.data() + static_cast<std::size_t>(ids[static_cast<std::size_t>(i) + distance]) * d);
+          prefetch_row(table.data() + static_cast<std::size_t>(ids[static_cast<std::size_t>(i) + distance]) * d, to_l1);
         const float* r = table.data() + static_cast<std::size_t>(ids[static_cast<std::size_t>(i)]) * d;
         for (std::size_t c = 0; c < d; c += 4 * N) {
           a0 += V::load_unaligned(r + c);
@@ -92,10 +98,12 @@ void BM_gather(benchmark::State& state, std::size_t rows, std::size_t distance) 
 
 const bool registered = [] {
   for (std::size_t rows : {std::size_t(2000), std::size_t(2000000)})
-    for (std::size_t pf : {0, 8, 16, 32, 64}) {
-      const std::string name = "BM_gather/probe/64/" + std::to_string(rows) + "/pf_" + std::to_string(pf);
-      benchmark::RegisterBenchmark(name.c_str(), BM_gather, rows, pf)->UseRealTime()->Unit(benchmark::kMicrosecond);
-    }
+    for (int l1 = 1; l1 >= 0; --l1)
+      for (std::size_t pf : {0, 8, 16, 32, 64, 128}) {
+        if (pf == 0 && !l1) continue;
+        const std::string name = "BM_gather/probe/64/" + std::to_string(rows) + "/pf_" + std::to_string(pf) + (l1 ? "" : "_l2");
+        benchmark::RegisterBenchmark(name.c_str(), BM_gather, rows, pf, l1 != 0)->UseRealTime()->Unit(benchmark::kMicrosecond);
+      }
   return true;
 }();
 

@@ -58,7 +58,8 @@ struct kernels {
   // end, the next example's) is requested. A candidate costs a few nanoseconds in cache and a
   // DRAM access ~100 ns, so rows are requested two SIMD blocks ahead (measured on Zen 5 with
   // 2 x 256 MB tables, one thread, on a shared machine: 16 to 48 slots all within the run-to-run
-  // noise of about 15%, 32 among the fastest in every run; docs/performance.md).
+  // noise of about 15%, 32 among the fastest in every run; with the L2 prefetch of prefetch_line,
+  // two threads: 16, 32, 48 and 64 slots again within the noise; docs/performance.md).
   // BRMRS_SIMD_PREFETCH_DISTANCE overrides it at compile time (0 turns the prefetch off).
 #ifdef BRMRS_SIMD_PREFETCH_DISTANCE
   static constexpr std::size_t prefetch_distance = BRMRS_SIMD_PREFETCH_DISTANCE;
@@ -66,16 +67,22 @@ struct kernels {
   static constexpr std::size_t prefetch_distance = 32;
 #endif
 
-  // A read prefetch into all cache levels; a no-op where the compiler has no builtin. A member,
-  // not a free inline function, so it too is a distinct symbol per instruction set.
+  // A read prefetch into L2 (prefetcht1), not L1; a no-op where the compiler has no builtin. A
+  // member, not a free inline function, so it too is a distinct symbol per instruction set.
+  // Why L2: a prefetch into L1 holds one of the core's few L1 miss buffers until its line
+  // arrives from DRAM, which caps the rows in flight; into L2 it does not, and the demand load
+  // then hits L2 (a few ns, hidden by out-of-order execution). Measured on Zen 5 (2 x 256 MB
+  // tables, two threads, 15:51-15:55 UTC 2026-11-28, interleaved): selection 28-31 GB/s against
+  // 15-17 with prefetcht0, at every look-ahead from 16 to 64 slots; the plain gather probe
+  // gains alike (benchmarks/bench_roofline.cpp, pf_*_l2; docs/performance.md).
   // On x86 it is an asm volatile statement: GCC 12 treats a helper whose only effect is
   // __builtin_prefetch as free of side effects and deletes the inlined call (measured: no
   // prefetch instruction survived in select_hard).
   static void prefetch_line(const void* p) noexcept {
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-    __asm__ __volatile__("prefetcht0 (%0)" : : "r"(p));
+    __asm__ __volatile__("prefetcht1 (%0)" : : "r"(p));
 #elif defined(__GNUC__) || defined(__clang__)
-    __builtin_prefetch(p, 0, 3);
+    __builtin_prefetch(p, 0, 2);
 #else
     (void)p;
 #endif
