@@ -53,9 +53,9 @@ struct kernels {
                 "unavailable: compile with e.g. -mavx2 or -march=native, or use brmrs::scalar_backend)");
   using arch_type = Arch;
 
-  // How many pool slots ahead select_hard prefetches the candidates' rows: while a row is scored,
-  // the same modality's row of the candidate this many slots later (in this pool or, past its
-  // end, the next example's) is requested. A candidate costs a few nanoseconds in cache and a
+  // How many pool slots ahead select_hard prefetches the candidates' rows: while a candidate's
+  // first modality is scored, the rows of every modality of the group of the candidate this many
+  // slots later (in this pool or, past its end, the next example's) are requested. A candidate costs a few nanoseconds in cache and a
   // DRAM access ~100 ns, so rows are requested two SIMD blocks ahead (measured on Zen 5 with
   // 2 x 256 MB tables, one thread, on a shared machine: 16 to 48 slots all within the run-to-run
   // noise of about 15%, 32 among the fastest in every run; with the L2 prefetch of prefetch_line,
@@ -280,6 +280,14 @@ struct kernels {
  private:
   static constexpr int max_group = 4;
 
+  // The rows of candidate `id` in the G tables of a group (C as in prefetch_row_c).
+  template <class T, int C, class Id>
+  static void prefetch_candidate(int G, const T* const* item_base, const std::size_t* item_stride,
+                                 const std::size_t* dims, Id id) noexcept {
+    for (int m = 0; m < G; ++m)
+      prefetch_row_c<T, C>(item_base[m] + static_cast<std::size_t>(id) * item_stride[m], dims[m]);
+  }
+
   // Prefetch is a template argument: the in-cache instantiation carries no look-ahead code at all.
   // GC: the group size when known at compile time (1 or 2), 0 otherwise. With GC and C both
   // fixed, the G·C user-row batches are loaded once per example and stay in registers.
@@ -316,10 +324,13 @@ struct kernels {
     for (std::size_t k0 = 0; k0 < K; k0 += N) {
       const std::size_t n = K - k0 < N ? K - k0 : N;
       // The ids PF slots ahead of this block, running on into the next example's pool: while a
-      // row is scored, the same modality's row of the candidate PF slots later is requested, so
-      // a steady stream of requests stays in flight across example boundaries (measured on
-      // Zen 5, 2 x 256 MB tables, one thread: 36 GB/s; 22 GB/s with bursts of requests per
-      // block and modality that stopped at the end of each example; docs/performance.md).
+      // row is scored, rows of the candidate PF slots later are requested, so a steady stream of
+      // requests stays in flight across example boundaries (measured on Zen 5, 2 x 256 MB
+      // tables, one thread: 36 GB/s; 22 GB/s with bursts of requests per block and modality
+      // that stopped at the end of each example; docs/performance.md). All G rows of a
+      // candidate are requested together, while the first modality is scored: two threads,
+      // 2 x 256 MB tables, 10 interleaved rounds, 16:11-16:13 UTC 2026-11-28: 28.2 GB/s on
+      // average with one row per modality pass, 30.8-32.4 this way (16, 24, 32, 48 slots).
       const Id* ahead[N];
       std::size_t n_ahead = 0;
       if constexpr (PF > 0 && Prefetch)
@@ -342,7 +353,7 @@ struct kernels {
           s = brmrs::detail::simd_haddp_generate<T, Arch>([&](auto J) {
             constexpr std::size_t j = decltype(J)::value;
             if constexpr (Prefetch)
-              if (j < n_ahead) prefetch_row_c<T, C>(base + static_cast<std::size_t>(*ahead[j]) * stride, dm);
+              if (m == 0 && j < n_ahead) prefetch_candidate<T, C>(G, item_base, item_stride, dims, *ahead[j]);
             const T* row = base + static_cast<std::size_t>(pk[j]) * stride;
             if constexpr (C > 0)
               return row_products_with<T, C>([&](std::size_t c) { return user_v[m][c]; }, row, chunks);
@@ -353,7 +364,7 @@ struct kernels {
           V acc[N];
           for (std::size_t j = 0; j < n; ++j) {
             if constexpr (Prefetch)
-              if (j < n_ahead) prefetch_row_c<T, C>(base + static_cast<std::size_t>(*ahead[j]) * stride, dm);
+              if (m == 0 && j < n_ahead) prefetch_candidate<T, C>(G, item_base, item_stride, dims, *ahead[j]);
             acc[j] = row_products<T, C>(u, base + static_cast<std::size_t>(pool[k0 + j]) * stride, chunks);
           }
           for (std::size_t j = n; j < N; ++j) acc[j] = V(T(0));
