@@ -55,11 +55,12 @@ struct kernels {
 
   // How many pool slots ahead select_hard prefetches the candidates' rows: while a candidate's
   // first modality is scored, the rows of every modality of the group of the candidate this many
-  // slots later (in this pool or, past its end, the next example's) are requested. A candidate costs a few nanoseconds in cache and a
-  // DRAM access ~100 ns, so rows are requested two SIMD blocks ahead (measured on Zen 5 with
-  // 2 x 256 MB tables, one thread, on a shared machine: 16 to 48 slots all within the run-to-run
-  // noise of about 15%, 32 among the fastest in every run; with the L2 prefetch of prefetch_line,
-  // two threads: 16, 32, 48 and 64 slots again within the noise; docs/performance.md).
+  // slots later (in this pool or, past its end, the next example's) are requested. A candidate
+  // costs a few nanoseconds in cache and a DRAM access ~100 ns, so rows are requested two SIMD
+  // blocks ahead (measured on Zen 5 with 2 x 256 MB tables, one thread, on a shared machine: 16
+  // to 48 slots all within the run-to-run noise of about 15%, 32 among the fastest in every run;
+  // on Zen 4 with the L2 prefetch of prefetch_line, two threads: 16 to 64 slots again within
+  // the noise; docs/performance.md).
   // BRMRS_SIMD_PREFETCH_DISTANCE overrides it at compile time (0 turns the prefetch off).
 #ifdef BRMRS_SIMD_PREFETCH_DISTANCE
   static constexpr std::size_t prefetch_distance = BRMRS_SIMD_PREFETCH_DISTANCE;
@@ -71,7 +72,7 @@ struct kernels {
   // member, not a free inline function, so it too is a distinct symbol per instruction set.
   // Why L2: a prefetch into L1 holds one of the core's few L1 miss buffers until its line
   // arrives from DRAM, which caps the rows in flight; into L2 it does not, and the demand load
-  // then hits L2 (a few ns, hidden by out-of-order execution). Measured on Zen 5 (2 x 256 MB
+  // then hits L2 (a few ns, hidden by out-of-order execution). Measured on Zen 4 (2 x 256 MB
   // tables, two threads, 15:51-15:55 UTC 2026-11-28, interleaved): selection 28-31 GB/s against
   // 15-17 with prefetcht0, at every look-ahead from 16 to 64 slots; the plain gather probe
   // gains alike (benchmarks/bench_roofline.cpp, pf_*_l2; docs/performance.md).
@@ -328,9 +329,9 @@ struct kernels {
       // requests stays in flight across example boundaries (measured on Zen 5, 2 x 256 MB
       // tables, one thread: 36 GB/s; 22 GB/s with bursts of requests per block and modality
       // that stopped at the end of each example; docs/performance.md). All G rows of a
-      // candidate are requested together, while the first modality is scored: two threads,
-      // 2 x 256 MB tables, 10 interleaved rounds, 16:11-16:13 UTC 2026-11-28: 28.2 GB/s on
-      // average with one row per modality pass, 30.8-32.4 this way (16, 24, 32, 48 slots).
+      // candidate are requested together, while the first modality is scored (Zen 4, two
+      // threads, 2 x 256 MB tables, 10 interleaved rounds, 16:11-16:13 UTC 2026-11-28: 28.2
+      // GB/s on average with one row per modality pass, 30.8-32.4 this way, 16 to 48 slots).
       const Id* ahead[N];
       std::size_t n_ahead = 0;
       if constexpr (PF > 0 && Prefetch)
