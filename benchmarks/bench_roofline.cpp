@@ -4,7 +4,7 @@
 // ids (the number of row gathers one selection pass of workload W makes), load the row (d = 64
 // floats = 256 bytes, 4 cache lines) and add it into vector accumulators, with a software
 // prefetch `distance` rows ahead (0: none; 8 to 128), into L1 (prefetcht0) or, with _l2, into L2
-// only (prefetcht1, what the SIMD kernels issue; on Zen 5 it keeps more rows in flight from
+// only (prefetcht1, what the SIMD kernels issue; measured on Zen 4, it keeps more rows in flight from
 // DRAM, docs/performance.md). OpenMP over the ids with
 // schedule(static), like the selection. Tables: 2 000 rows (512 KB, in cache) and 2 000 000 rows (512 MB, the same footprint
 // as the two 256 MB item tables of the DRAM selection shape), in 2 MiB-aligned huge-page memory

@@ -215,6 +215,53 @@ def machine():
     return info
 
 
+def write_chart(report, out, chart):
+    """The PNG of docs/performance.md from a report (peer.json's content), with gnuplot."""
+    if not shutil.which("gnuplot"):
+        print("gnuplot not found: no chart")
+        return
+    threads = report["threads"]
+    dat = os.path.join(out, "peer_chart.dat")
+    with open(dat, "w") as f:
+        f.write("# label scalar simd torch\n")
+        for r in report["objective"]:
+            f.write('"%d items" %g %g %g\n' % (r["n_items"], r["scalar_ms"], r["simd_ms"], r["torch_ms"]))
+    sdat = os.path.join(out, "peer_select.dat")
+    labels = {2000: "2k (cache)", 100000: "100k", 1000000: "1M (DRAM)"}
+    with open(sdat, "w") as f:
+        f.write("# label selection roofline\n")
+        for r in report["selection"]:
+            if r["backend"] == "simd":
+                f.write('"%s" %g %g\n' % (labels[r["n_items"]], r["GB_per_s"], r["roofline_GB_per_s"]))
+    gp = """
+set terminal pngcairo size 1200,480 font ",11" noenhanced
+set output '%s'
+set multiplot layout 1,2
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set key top left opaque box
+set grid ytics
+set logscale y
+set ylabel 'ms per batch (log scale, lower is better)'
+set title 'Objective fwd+bwd, workload W (%s, %d thread(s))'
+plot '%s' using 2:xtic(1) title 'brmrs scalar', '' using 3 title 'brmrs SIMD', '' using 4 title 'PyTorch 1.13'
+unset logscale y
+set ylabel 'GB/s of item rows gathered'
+set title 'Selection vs gather roofline (probe with prefetch, %d thread(s))'
+set yrange [0:*]
+set key top right opaque box
+plot '%s' using 2:xtic(1) title 'brmrs SIMD selection', '' using 3 title 'roofline (random 256 B rows)'
+unset multiplot
+""" % (chart, report["machine"].get("Model name", "CPU").replace("'", ""), threads, dat, threads, sdat)
+    p = subprocess.run(["gnuplot"], input=gp, text=True, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        sys.stderr.write("gnuplot failed: %s\n" % p.stderr)
+    else:
+        print("wrote %s" % chart)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", help="CMake build directory of brmrs")
@@ -361,50 +408,7 @@ def main():
     print("\nwrote %s" % os.path.join(out, "peer.json"))
 
     # 6: the chart.
-    chart = a.chart or os.path.join(out, "performance_peer.png")
-    if shutil.which("gnuplot"):
-        dat = os.path.join(out, "peer_chart.dat")
-        with open(dat, "w") as f:
-            f.write("# label scalar simd torch\n")
-            for r in rows:
-                f.write('"%d items" %g %g %g\n' % (r["n_items"], r["scalar_ms"], r["simd_ms"], r["torch_ms"]))
-        sdat = os.path.join(out, "peer_select.dat")
-        with open(sdat, "w") as f:
-            f.write("# label selection roofline\n")
-            for r in sel_rows:
-                if r["backend"] == "simd":
-                    f.write('"%s" %g %g\n' % ({2000: "2k items (cache)", 100000: "100k items",
-                                               1000000: "1M items (DRAM)"}[r["n_items"]],
-                                              r["GB_per_s"], r["roofline_GB_per_s"]))
-        gp = """
-set terminal pngcairo size 1200,480 font ",11" noenhanced
-set output '%s'
-set multiplot layout 1,2
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.85 border -1
-set boxwidth 0.9
-set key top left opaque box
-set grid ytics
-set logscale y
-set ylabel 'ms per batch (log scale, lower is better)'
-set title 'Objective fwd+bwd, workload W (%s, %d thread(s))'
-plot '%s' using 2:xtic(1) title 'brmrs scalar', '' using 3 title 'brmrs SIMD', '' using 4 title 'PyTorch 1.13'
-unset logscale y
-set ylabel 'GB/s of item rows gathered'
-set title 'Selection vs gather roofline (probe with prefetch, %d thread(s))'
-set yrange [0:*]
-set key top right opaque box
-plot '%s' using 2:xtic(1) title 'brmrs SIMD selection', '' using 3 title 'roofline (random 256 B rows)'
-unset multiplot
-""" % (chart, report["machine"].get("Model name", "CPU").replace("'", ""), a.threads, dat, a.threads, sdat)
-        p = subprocess.run(["gnuplot"], input=gp, text=True, stderr=subprocess.PIPE)
-        if p.returncode != 0:
-            sys.stderr.write("gnuplot failed: %s\n" % p.stderr)
-        else:
-            print("wrote %s" % chart)
-    else:
-        print("gnuplot not found: no chart")
+    write_chart(report, out, a.chart or os.path.join(out, "performance_peer.png"))
     return 0
 
 
