@@ -59,8 +59,8 @@ struct kernels {
   // costs a few nanoseconds in cache and a DRAM access ~100 ns, so rows are requested two SIMD
   // blocks ahead (measured on Zen 5 with 2 x 256 MB tables, one thread, on a shared machine: 16
   // to 48 slots all within the run-to-run noise of about 15%, 32 among the fastest in every run;
-  // on Zen 4 with the L2 prefetch of prefetch_line, two threads: 16 to 64 slots again within
-  // the noise; docs/performance.md).
+  // on Zen 4 with the L2 prefetch of prefetch_line, two threads: 16, 32 and 64 slots each the
+  // fastest in some of five interleaved rounds, docs/runs/2026-11-29/distance.txt).
   // BRMRS_SIMD_PREFETCH_DISTANCE overrides it at compile time (0 turns the prefetch off).
 #ifdef BRMRS_SIMD_PREFETCH_DISTANCE
   static constexpr std::size_t prefetch_distance = BRMRS_SIMD_PREFETCH_DISTANCE;
@@ -73,9 +73,10 @@ struct kernels {
   // Why L2: a prefetch into L1 holds one of the core's few L1 miss buffers until its line
   // arrives from DRAM, which caps the rows in flight; into L2 it does not, and the demand load
   // then hits L2 (a few ns, hidden by out-of-order execution). Measured on Zen 4 (2 x 256 MB
-  // tables, two threads, 15:51-15:55 UTC 2026-11-28, interleaved): selection 28-31 GB/s against
-  // 15-17 with prefetcht0, at every look-ahead from 16 to 64 slots; the plain gather probe
-  // gains alike (benchmarks/bench_roofline.cpp, pf_*_l2; docs/performance.md).
+  // tables, two threads, five interleaved rounds, 2026-11-29, docs/runs/2026-11-29/ab.txt):
+  // selection 2.1-3.8 ms against 4.9-6.8 ms with prefetcht0, 1.4-3.0x faster in every round;
+  // the plain gather probe gains alike (benchmarks/bench_roofline.cpp, pf_*_l2;
+  // docs/performance.md).
   // On x86 it is an asm volatile statement: GCC 12 treats a helper whose only effect is
   // __builtin_prefetch as free of side effects and deletes the inlined call (measured: no
   // prefetch instruction survived in select_hard).
