@@ -25,9 +25,10 @@ invocation this script
   5. prints one table (brmrs scalar, brmrs SIMD, PyTorch, the ratios, selection as a percentage of
      the gather roofline, objective / selection), writes it as JSON (DIR/peer.json, with the raw
      Google Benchmark JSON next to it) and draws a PNG chart with gnuplot.
-Every time is the best of --repetitions runs (default 5; for brmrs, of every round's), brmrs and
-PyTorch alike: the machine is shared, and the minimum is the figure least disturbed by other
-processes.
+Every time is a minimum: for brmrs, the best of --repetitions runs (default 5) in every round,
+each run the mean of as many iterations as fill 0.2 s; for PyTorch, the fastest of --torch-iters
+single steps (default 10) after 2 warm-up steps. The machine is shared, and the minimum is the
+figure least disturbed by other processes.
 --smoke: tiny shapes (BRMRS_BENCH_SMOKE=1), one repetition: checks that the script works.
 """
 import argparse
