@@ -5,6 +5,17 @@
 // and fused-BPR losses with analytic gradients (docs/math.md). Including this header includes
 // the whole library except the opt-in adapters (adapters/eigen.hpp, adapters/xtensor.hpp) and
 // the CUDA backend (backend/cuda/*.cuh, nvcc only).
+//
+// Layers, lowest first; a header includes only its own layer and those below it:
+//   1. core vocabulary: config, error, views, validate, rng/philox, objective_types,
+//      backend/tags (the backend tags), interactions.
+//   2. detail/: implementation pieces shared by every backend, std only: the host-and-device
+//      arithmetic (math, example_loss), the objective's validation and fault messages, the
+//      workspace, the scatter, the view regions of the aliasing checks.
+//   3. backend/: the contract (backend/policy.hpp), the CPU pipeline generic over a policy
+//      (backend/cpu/, validate -> select -> losses -> reduce -> scatter), and the backends
+//      themselves (backend/scalar, backend/simd, backend/cuda).
+//   4. the public operations: sampler, losses/, objective, eval, io/, adapters/.
 #pragma once
 
 #include "config.hpp"    // version, BRMRS_HD, feature macros
@@ -13,6 +24,7 @@
 #include "validate.hpp"  // input checks shared by the entry points
 #include "rng/philox.hpp"  // Philox4x32-10 and the keyed draws
 #include "backend/tags.hpp"  // scalar_backend, simd_backend<Arch>, cuda_backend
+#include "backend/policy.hpp"  // the backend contract: what a CPU backend provides
 #include "objective_types.hpp"  // dot_tables, batch, objective_config, outputs, result
 #include "interactions.hpp"     // CSR store of each user's observed items
 #include "io/mmrec.hpp"         // MMRec .inter loader (train / validation / test)

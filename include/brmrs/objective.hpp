@@ -46,10 +46,11 @@
 
 #include <type_traits>
 
+#include "backend/cpu/objective_pipeline.hpp"
+#include "backend/policy.hpp"
 #include "backend/scalar/objective.hpp"
 #include "backend/tags.hpp"
 #include "config.hpp"
-#include "detail/objective_pipeline.hpp"
 #include "objective_types.hpp"
 
 #if BRMRS_HAS_XSIMD

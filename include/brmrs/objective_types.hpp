@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "config.hpp"
-#include "detail/example_loss.hpp"
 #include "views.hpp"
 
 BRMRS_BEGIN_NAMESPACE
@@ -45,6 +44,12 @@ struct batch {
   vector_view<const Id> positives;  // B
   matrix_view<const Id> pools;      // B x K, K >= 1
   vector_view<const Id> negatives;  // B, or empty
+};
+
+// How the synergy loss's gradient treats the best unimodal margin max_m Δ_m.
+enum class synergy_gradient {
+  stop_unimodal,  // published method: no gradient into Δ_m (the loss cannot be met by making a modality worse)
+  through_max     // literal formula of the first draft: +σ(-x) flows into Δ_{m*}
 };
 
 template <class T>

@@ -12,6 +12,7 @@
 // a non-finite score. Seeds are printed on failure.
 #include <cuda_runtime.h>  // emulation/cuda_runtime.h: this target's include path puts it first
 
+#include <brmrs/backend/cuda/objective_backward_kernels.cuh>
 #include <brmrs/backend/cuda/objective_kernels.cuh>
 #include <brmrs/backend/cuda/scatter_kernels.cuh>
 #include <brmrs/backend/cuda/warp.cuh>

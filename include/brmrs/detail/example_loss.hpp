@@ -24,15 +24,10 @@
 #include <cstddef>
 
 #include "../config.hpp"
+#include "../objective_types.hpp"  // synergy_gradient
 #include "math.hpp"
 
 BRMRS_BEGIN_NAMESPACE
-
-// How the synergy loss's gradient treats the best unimodal margin max_m Δ_m.
-enum class synergy_gradient {
-  stop_unimodal,  // published method: no gradient into Δ_m (the loss cannot be met by making a modality worse)
-  through_max     // literal formula of the first draft: +σ(-x) flows into Δ_{m*}
-};
 
 namespace detail {
 

@@ -45,7 +45,8 @@
 
 #include "../../config.hpp"
 #include "../../detail/example_loss.hpp"
-#include "../../detail/objective_pipeline.hpp"
+#include "../../detail/example_fault.hpp"
+#include "../../detail/objective_validation.hpp"
 #include "../../error.hpp"
 #include "../../objective_types.hpp"
 #include "../../rng/philox.hpp"
@@ -53,6 +54,7 @@
 #include "../../views.hpp"
 #include "../tags.hpp"
 #include "error.cuh"
+#include "objective_backward_kernels.cuh"
 #include "objective_kernels.cuh"
 #include "options.cuh"
 #include "scatter.cuh"

@@ -22,7 +22,7 @@
 #include <cstdint>
 
 #include "../../config.hpp"
-#include "../../detail/objective_pipeline.hpp"
+#include "../../detail/objective_validation.hpp"
 #include "../../objective_types.hpp"
 #include "error.cuh"
 #include "objective_kernels.cuh"

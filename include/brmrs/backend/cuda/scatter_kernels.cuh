@@ -2,7 +2,7 @@
 // numbering of contributions (internal; scatter.cuh sorts and launches). Free of launches, CUB and
 // runtime calls, so tests/cuda/test_warp_emulation.cpp runs them on the CPU.
 //
-// Contributions are numbered example-major in the CPU pipeline's order (detail/objective_pipeline.hpp):
+// Contributions are numbered example-major in the CPU pipeline's order (backend/cpu/scatter_phase.hpp):
 // for example b, user[0..M-1], then for m = 0..M-1: i+, i-, j^c (c = 0..M-1; c == m is a skipped
 // slot with the sentinel key), then fused user, fused i+, fused i-. Key = group * n_key + row.
 //   scatter_keys_kernel        thread per contribution: its key, and its number as the value
@@ -17,7 +17,7 @@
 #include <cstdint>
 
 #include "../../config.hpp"
-#include "../../detail/objective_pipeline.hpp"
+#include "../../detail/objective_validation.hpp"
 #include "../../objective_types.hpp"
 #include "objective_kernels.cuh"
 #include "options.cuh"

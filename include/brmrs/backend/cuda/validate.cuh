@@ -6,7 +6,7 @@
 // limits (M <= max_modalities, K < 2^31, launch options). It makes no CUDA call, so it works (and
 // is tested) on a machine without a GPU. The id checks, which read device memory, run in the
 // forward kernel (objective.cuh) before anything is written.
-// validate_objective_no_ids is detail::validate_objective (detail/objective_pipeline.hpp) called
+// validate_objective_no_ids is detail::validate_objective (detail/objective_validation.hpp) called
 // with check_ids = false: the same checks and messages, without reading the id arrays.
 #pragma once
 
@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "../../config.hpp"
-#include "../../detail/objective_pipeline.hpp"
+#include "../../detail/objective_validation.hpp"
 #include "../../detail/view_regions.hpp"
 #include "../../error.hpp"
 #include "../../objective_types.hpp"

@@ -2,7 +2,7 @@
 // backend is tested against.
 //
 // brmrs::backend::scalar::kernels implements the kernel-policy contract documented in
-// detail/objective_pipeline.hpp (select_hard, dot, axpy, scale, prefetch_row) with plain loops in
+// backend/policy.hpp (select_hard, dot, axpy, scale, prefetch_row) with plain loops in
 // the element order 0, 1, ..., d-1, accumulating in T. It is deliberately simple: what it computes
 // is exactly the formula, so a faster policy that disagrees with it beyond rounding has a bug.
 // Cost: select_hard O(M·K·d) multiply-adds, the rest O(d). Never throws, never allocates.
@@ -13,7 +13,7 @@
 #include <cstddef>
 
 #include "../../config.hpp"
-#include "../row_prefetch.hpp"
+#include "../policy.hpp"
 
 BRMRS_BEGIN_NAMESPACE
 namespace backend {
@@ -49,7 +49,7 @@ struct kernels {
   }
 
   // Fused gather-score-argmax over one example's pool (see the contract in
-  // detail/objective_pipeline.hpp). Candidates are visited in pool order and, for each, every
+  // backend/policy.hpp). Candidates are visited in pool order and, for each, every
   // modality is scored, so each pool row is gathered once per modality while it is hot.
   // Ties keep the earlier k (strict >); a NaN score fails every comparison and so never becomes
   // the maximum; best[m] stays K when every score of modality m is NaN.

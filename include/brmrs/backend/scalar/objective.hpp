@@ -1,12 +1,12 @@
 // brmrs/backend/scalar/objective.hpp — plugs the scalar kernel policy into compute_objective.
 //
 // Specialises detail::backend_policy<scalar_backend> (the extension point documented in
-// detail/objective_pipeline.hpp), so compute_objective(..., brmrs::scalar_backend{}) runs the
+// backend/policy.hpp), so compute_objective(..., brmrs::scalar_backend{}) runs the
 // shared CPU pipeline with backend::scalar::kernels. Users include brmrs/objective.hpp, which
 // includes this header.
 #pragma once
 
-#include "../../detail/objective_pipeline.hpp"
+#include "../policy.hpp"
 #include "../tags.hpp"
 #include "kernels.hpp"
 

@@ -1,7 +1,7 @@
 // brmrs/backend/simd/kernels.hpp — the xsimd kernel policy of the CPU objective pipeline.
 //
 // brmrs::backend::simd::kernels<Arch> implements the kernel policy of
-// detail/objective_pipeline.hpp (the contract is documented there) with xsimd 8.1
+// backend/policy.hpp (the contract is documented there) with xsimd 8.1
 // batches of instruction set Arch (xsimd::avx512bw, xsimd::avx2, xsimd::sse2, ...):
 //   select_hard   fused gather–score–argmax over one example's pool: every candidate's M rows
 //                 are read once, scored against the M user rows, and folded into running
@@ -36,7 +36,7 @@
 
 #include "../../config.hpp"
 #include "../../detail/xsimd_compat.hpp"
-#include "../row_prefetch.hpp"
+#include "../policy.hpp"
 #include "example_loss_lanes.hpp"
 
 // Without xsimd (BRMRS_HAS_XSIMD == 0) this header declares nothing.

@@ -1,7 +1,7 @@
 // brmrs/backend/simd/objective.hpp — plugs the xsimd kernel policy into compute_objective.
 //
 // Specialises detail::backend_policy<simd_backend<Arch>> (the extension point documented in
-// detail/objective_pipeline.hpp), so compute_objective(..., brmrs::simd_backend<Arch>{}) runs the
+// backend/policy.hpp), so compute_objective(..., brmrs::simd_backend<Arch>{}) runs the
 // shared CPU pipeline (validation, phases, reductions, scatter) with backend::simd::kernels<Arch>.
 // objective.hpp includes this header when xsimd is available and then makes
 // simd_backend<xsimd::default_arch> the default backend. Arch must be an instruction set the
@@ -14,7 +14,7 @@
 #include "../../config.hpp"
 
 #if BRMRS_HAS_XSIMD
-#include "../../detail/objective_pipeline.hpp"
+#include "../policy.hpp"
 #include "../tags.hpp"
 #include "kernels.hpp"
 

@@ -29,7 +29,10 @@
 #include <vector>
 
 #include "../../config.hpp"
-#include "../../detail/objective_pipeline.hpp"
+#include "../../detail/objective_validation.hpp"
+#include "../../detail/objective_workspace.hpp"
+#include "../cpu/schedule.hpp"
+#include "../policy.hpp"
 #include "../../validate.hpp"
 #include "../../error.hpp"
 #include "../../objective_types.hpp"
@@ -47,7 +50,7 @@ BRMRS_BEGIN_NAMESPACE
 namespace backend {
 namespace simd {
 
-// Whether a policy advertises how far ahead it prefetches inside an example (detail/objective_pipeline.hpp).
+// Whether a policy advertises how far ahead it prefetches inside an example (backend/policy.hpp).
 template <class P>
 using has_prefetch_distance = detail::policy_has_prefetch_distance<P>;
 template <class P>
