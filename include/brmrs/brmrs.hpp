@@ -8,13 +8,13 @@
 //
 // Layers, lowest first; a header includes only its own layer and those below it:
 //   1. core vocabulary: config, error, views, validate, rng/philox, objective_types,
-//      backend/tags (the backend tags), interactions.
+//      backend/tags (the backend tags), interactions, unobserved_draw.
 //   2. detail/: implementation pieces shared by every backend, std only: the host-and-device
 //      arithmetic (math, example_loss), the objective's validation and fault messages, the
-//      workspace, the scatter, the view regions of the aliasing checks.
+//      workspace, the scatter, the view regions of the aliasing checks, sample_pool_row.
 //   3. backend/: the contract (backend/policy.hpp), the CPU pipeline generic over a policy
-//      (backend/cpu/, validate -> select -> losses -> reduce -> scatter), and the backends
-//      themselves (backend/scalar, backend/simd, backend/cuda).
+//      (backend/cpu/, validate -> select -> losses -> reduce -> scatter; the sampler's row
+//      kernels), and the backends themselves (backend/scalar, backend/simd, backend/cuda).
 //   4. the public operations: sampler, losses/, objective, eval, io/, adapters/.
 #pragma once
 
@@ -29,6 +29,7 @@
 #include "interactions.hpp"     // CSR store of each user's observed items
 #include "io/mmrec.hpp"         // MMRec .inter loader (train / validation / test)
 #include "io/npy.hpp"           // NumPy .npy feature reader (float16 / float32 / float64)
+#include "unobserved_draw.hpp"  // nth_unobserved, draw_unobserved: one keyed draw from a complement
 #include "sampler.hpp"          // sample_pools: uniform pools over unobserved items
 #include "losses/bpr.hpp"       // score level: fused BPR
 #include "losses/chns.hpp"      // score level: cross-modal hard-negative loss

@@ -23,7 +23,7 @@
 
 #include "../../config.hpp"
 #include "../../detail/example_loss.hpp"
-#include "../../detail/xsimd_compat.hpp"
+#include "xsimd_compat.hpp"
 
 #if BRMRS_HAS_XSIMD
 

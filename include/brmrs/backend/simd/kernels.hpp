@@ -35,7 +35,7 @@
 #include <utility>
 
 #include "../../config.hpp"
-#include "../../detail/xsimd_compat.hpp"
+#include "xsimd_compat.hpp"
 #include "../policy.hpp"
 #include "example_loss_lanes.hpp"
 

@@ -1,4 +1,4 @@
-// brmrs/detail/xsimd_compat.hpp — the few xsimd API differences brmrs depends on, in one place.
+// brmrs/backend/simd/xsimd_compat.hpp — the few xsimd API differences brmrs depends on, in one place.
 //
 // Debian ships xsimd 8.1.0; later releases renamed or removed some functions brmrs uses:
 //   horizontal sum of one batch     8.x: xsimd::hadd(b)      >= 9: xsimd::reduce_add(b)
@@ -23,7 +23,7 @@
 #include <utility>
 #include <type_traits>
 
-#include "../config.hpp"
+#include "../../config.hpp"
 
 #if BRMRS_HAS_XSIMD
 #include <xsimd/xsimd.hpp>

@@ -1,4 +1,4 @@
-// brmrs/detail/sampler_avx512.hpp — one example's pool draws with AVX-512 intrinsics: the same
+// brmrs/backend/simd/sampler_avx512.hpp — one example's pool draws with AVX-512 intrinsics: the same
 // integers as brmrs::detail::sample_pool_row (sampler.hpp), 16 Philox counters (32 slots) per
 // pass, in vector registers from the first round to the stored ids.
 //
@@ -22,8 +22,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../config.hpp"
-#include "../rng/philox.hpp"
+#include "../../config.hpp"
+#include "../../rng/philox.hpp"
 
 #if defined(__AVX512F__) && !BRMRS_CUDA_COMPILER
 #define BRMRS_SAMPLER_HAS_AVX512 1
