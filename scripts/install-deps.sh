@@ -3,13 +3,15 @@
 # else: nothing is ever fetched at configure or build time. As root it runs apt-get; otherwise
 # it prints the exact apt-get line to run and exits 1 when something is missing.
 set -euo pipefail
-# pybind11-dev is listed because python3-torch only recommends it and the bridge (examples/torch)
-# JIT-compiles against its headers.
+# pybind11-dev is listed because python3-torch only recommends it and the brmrs Python package
+# (python/) compiles against its headers; python3-pip, -setuptools and -wheel build and install that
+# package offline, python3-pytest and python3-scipy run its tests (python/tests).
 packages=(
   build-essential cmake ninja-build pkg-config
   libeigen3-dev xtensor-dev xtl-dev libxsimd-dev
   catch2 libbenchmark-dev
   python3 python3-dev python3-numpy python3-torch libtorch-dev pybind11-dev
+  python3-pip python3-setuptools python3-wheel python3-pytest python3-scipy
   gnuplot-nox
 )
 missing=()

@@ -5,7 +5,8 @@
                                              [--smoke] [--chart docs/performance_peer.png]
 
 BUILD_DIR is a CMake build of brmrs (Release, -march=native) holding benchmarks/bench_objective,
-benchmarks/bench_select, benchmarks/bench_roofline and benchmarks/peer/brmrs_peer. In ONE
+benchmarks/bench_select, benchmarks/bench_roofline, benchmarks/peer/brmrs_peer and, on an AVX-512
+host, benchmarks/hand_loop/bench_hand_loop (the hand-written yardstick of issue 20). In ONE
 invocation this script
   1. dumps workload W (DESIGN.md §4: M = 2, d = d_f = 64, float32, B = 2048, K = 64, 100 000
      users) for n_items = 2 000 and 100 000 with brmrs_peer, which also writes brmrs's loss parts,
@@ -19,17 +20,26 @@ invocation this script
      for malloc, which avoids the page-fault storm of the fresh B x K x d tensors each step);
      the faster one is PyTorch's figure, and the table says which it was;
   4. runs the brmrs Google Benchmark binaries (JSON output, real time, OMP_NUM_THREADS=--threads,
-     default 2, the same thread count PyTorch gets), --rounds times over (default 3: objective,
-     selection, roofline probe, then again), so that a drift of the shared machine's memory speed
-     over a minute or two cannot fall on one side of a ratio only;
+     default 2, the same thread count PyTorch gets) alternated with the hand loop, --rounds times
+     over (default 3; each round: brmrs selection, hand selection, brmrs objective (per-example
+     rows and into tables), hand objectives, roofline probe), so that a drift of the shared
+     machine's memory speed over a minute or two cannot fall on one side of a ratio only; the
+     hand loop checks itself against brmrs on the same data before it times anything (a
+     disagreement stops the script, exit 1);
   5. prints one table (brmrs scalar, brmrs SIMD, PyTorch, the ratios, selection as a percentage of
-     the gather roofline, objective / selection), writes it as JSON (DIR/peer.json, with the raw
-     Google Benchmark JSON next to it) and draws a PNG chart with gnuplot.
+     the gather roofline, objective / selection), the hand-loop table and the issue-20 targets
+     (SIMD selection >= 1.0x the hand loop's candidates/s at 2 000 and 100 000 items; objective
+     with per-example rows <= 1.1x the hand loop's time; objective into tables <= 1.3x the
+     per-example objective; in-cache selection >= 70 % of the gather roofline), each with its
+     best-of-all-rounds ratio and the range over rounds; the CPU (/proc/cpuinfo model name and
+     SIMD flags) and the load average before and after; writes it all as JSON (DIR/peer.json,
+     with the raw Google Benchmark JSON next to it) and draws a PNG chart with gnuplot.
 Every time is a minimum: for brmrs, the best of --repetitions runs (default 5) in every round,
 each run the mean of as many iterations as fill 0.2 s; for PyTorch, the fastest of --torch-iters
 single steps (default 10) after 2 warm-up steps. The machine is shared, and the minimum is the
 figure least disturbed by other processes.
---smoke: tiny shapes (BRMRS_BENCH_SMOKE=1), one repetition: checks that the script works.
+--smoke: tiny shapes (BRMRS_BENCH_SMOKE=1), one repetition: checks that the script works (the
+hand loop's check against brmrs included, when it is built); its targets are not timings.
 """
 import argparse
 import json
@@ -216,6 +226,23 @@ def machine():
     return info
 
 
+def cpuinfo():
+    """The first CPU's model name and SIMD flags from /proc/cpuinfo (Linux), or {}."""
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return {}
+    info = {}
+    for line in text.split("\n\n")[0].splitlines():
+        k, _, v = line.partition(":")
+        k = k.strip()
+        if k in ("model name", "cpu family", "model", "vendor_id"):
+            info[k] = v.strip()
+        elif k == "flags":
+            info["simd flags"] = " ".join(f for f in v.split() if f.startswith(("avx", "fma", "sse4", "amx")))
+    return info
+
+
 def write_chart(report, out, chart):
     """The PNG of docs/performance.md from a report (peer.json's content), with gnuplot."""
     if not shutil.which("gnuplot"):
@@ -296,10 +323,15 @@ def main():
         env["BRMRS_BENCH_SMOKE"] = "1"
     import torch  # noqa: F401  (fail early if torch is missing)
 
-    report = {"machine": machine(), "threads": a.threads, "repetitions": reps, "rounds": rounds,
+    report = {"machine": machine(), "cpuinfo": cpuinfo(), "threads": a.threads, "repetitions": reps, "rounds": rounds,
               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset: libgomp default)"),
               "load_average_before": os.getloadavg(),
               "command": " ".join([sys.executable] + sys.argv), "smoke": smoke, "shapes": {}}
+    ci = report["cpuinfo"]
+    print("CPU: %s (vendor %s, family %s, model %s)" % (ci.get("model name", "?"), ci.get("vendor_id", "?"),
+                                                        ci.get("cpu family", "?"), ci.get("model", "?")))
+    print("SIMD flags: %s" % ci.get("simd flags", "?"))
+    print("load average before: %.2f %.2f %.2f" % tuple(report["load_average_before"]))
     sizes = [2000, 100000]
     # 1-3: dump, check, time PyTorch.
     for n in sizes:
@@ -337,15 +369,30 @@ def main():
     def best_of(a, b):
         return {k: (b[k] if k in b and (k not in a or b[k]["ms"] < a[k]["ms"]) else a[k]) for k in set(a) | set(b)}
 
-    obj, sel, roof = {}, {}, {}
+    # The hand loop (benchmarks/hand_loop, built only where the compiler targets AVX-512F) runs
+    # right after the brmrs binary it is compared with, in every round.
+    hand_bin = os.path.join(bdir, "hand_loop", "bench_hand_loop")
+    have_hand = os.path.exists(hand_bin)
+    if not have_hand:
+        print("hand loop not built (%s: needs AVX-512F targeted): its targets are not evaluated" % hand_bin)
+    obj, sel, roof, hand = {}, {}, {}, {}
+    per_round = []
     for r in range(rounds):
         suffix = "" if rounds == 1 else "_r%d" % (r + 1)
-        obj = best_of(obj, gbench(os.path.join(bdir, "bench_objective"), os.path.join(out, "bench_objective%s.json" % suffix),
-                                  "^BM_objective/(scalar|simd)/64/64/items_(2000|100000)/", reps, smoke, env))
-        sel = best_of(sel, gbench(os.path.join(bdir, "bench_select"), os.path.join(out, "bench_select%s.json" % suffix),
-                                  "^BM_select/(scalar|simd)/64/64/", reps, smoke, env))
-        roof = best_of(roof, gbench(os.path.join(bdir, "bench_roofline"), os.path.join(out, "bench_roofline%s.json" % suffix),
-                                    "^BM_gather/", reps, smoke, env))
+        rs = gbench(os.path.join(bdir, "bench_select"), os.path.join(out, "bench_select%s.json" % suffix),
+                    "^BM_select/(scalar|simd)/64/64/", reps, smoke, env)
+        rh = {}
+        if have_hand:
+            rh = gbench(hand_bin, os.path.join(out, "bench_hand_select%s.json" % suffix), "^BM_hand_select/", reps, smoke, env)
+        ro = gbench(os.path.join(bdir, "bench_objective"), os.path.join(out, "bench_objective%s.json" % suffix),
+                    "^(BM_objective/(scalar|simd)|BM_objective_tables/simd)/64/64/items_(2000|100000)/", reps, smoke, env)
+        if have_hand:
+            rh.update(gbench(hand_bin, os.path.join(out, "bench_hand_objective%s.json" % suffix), "^BM_hand_objective",
+                             reps, smoke, env))
+        rr = gbench(os.path.join(bdir, "bench_roofline"), os.path.join(out, "bench_roofline%s.json" % suffix),
+                    "^BM_gather/", reps, smoke, env)
+        sel, hand, obj, roof = best_of(sel, rs), best_of(hand, rh), best_of(obj, ro), best_of(roof, rr)
+        per_round.append({"select": rs, "hand": rh, "objective": ro, "roofline": rr})
 
     def roofline(rows):
         c = [v["bytes_per_second"] for k, v in roof.items() if k.startswith("BM_gather/probe/64/%d/" % rows)]
@@ -385,6 +432,68 @@ def main():
     report["selection"] = sel_rows
     report["roofline_GB_per_s"] = {"in_cache_2000_rows": roofline(2000) / 1e9, "dram_2000000_rows": roofline(2000000) / 1e9}
 
+    # The issue-20 targets: each ratio from the best of all rounds, and its range over the rounds
+    # (every round's figures are the best of --repetitions, measured side by side).
+    def roof_of(rr, rows_):
+        c = [v["bytes_per_second"] for k, v in rr.items() if k.startswith("BM_gather/probe/64/%d/" % rows_)]
+        return max(c) if c else float("nan")
+
+    def ratio(fn):
+        best = fn(sel, hand, obj, roof)
+        rounds_ = []
+        for pr in per_round:
+            try:
+                rounds_.append(fn(pr["select"], pr["hand"], pr["objective"], pr["roofline"]))
+            except KeyError:
+                pass
+        return best, rounds_
+
+    targets = []
+
+    def target(name, fn, op, bound, unit="x"):
+        try:
+            best, rr = ratio(fn)
+        except KeyError:
+            targets.append({"target": name, "bound": bound, "op": op, "value": None, "met": None})
+            return
+        met = best >= bound if op == ">=" else best <= bound
+        targets.append({"target": name, "op": op, "bound": bound, "value": best, "rounds": rr, "unit": unit,
+                        "met": bool(met), "met_in_rounds": sum(1 for v in rr if (v >= bound if op == ">=" else v <= bound))})
+
+    for n in sizes:
+        if have_hand:
+            target("SIMD selection / hand loop, candidates/s, %d items" % n,
+                   lambda s_, h, o, r_, n=n: s_["BM_select/simd/64/64/items_%d" % n]["items_per_second"]
+                   / h["BM_hand_select/%d" % n]["items_per_second"], ">=", 1.0)
+    for n in sizes:
+        if have_hand:
+            target("objective (per-example rows) / hand loop, time, %d items" % n,
+                   lambda s_, h, o, r_, n=n: o["BM_objective/simd/64/64/items_%d" % n]["ms"]
+                   / h["BM_hand_objective/%d" % n]["ms"], "<=", 1.1)
+    for n in sizes:
+        target("objective into tables / per-example objective, time, %d items" % n,
+               lambda s_, h, o, r_, n=n: o["BM_objective_tables/simd/64/64/items_%d" % n]["ms"]
+               / o["BM_objective/simd/64/64/items_%d" % n]["ms"], "<=", 1.3)
+    target("in-cache selection (2 000 items) / gather roofline (2 000 rows)",
+           lambda s_, h, o, r_: 100.0 * s_["BM_select/simd/64/64/items_2000"]["bytes_per_second"] / roof_of(r_, 2000),
+           ">=", 70.0, "%")
+    report["targets"] = targets
+    hand_rows = []
+    if have_hand:
+        for n in sizes:
+            row = {"n_items": n}
+            for what, bk, hk in (("select", "BM_select/simd/64/64/items_%d", "BM_hand_select/%d"),
+                                 ("objective", "BM_objective/simd/64/64/items_%d", "BM_hand_objective/%d"),
+                                 ("objective_tables", "BM_objective_tables/simd/64/64/items_%d",
+                                  "BM_hand_objective_tables/%d")):
+                b_, h_ = (sel if what == "select" else obj).get(bk % n), hand.get(hk % n)
+                if b_ and h_:
+                    row[what] = {"brmrs_ms": b_["ms"], "hand_ms": h_["ms"], "brmrs_over_hand_time": b_["ms"] / h_["ms"],
+                                 "brmrs_candidates_per_s": b_["items_per_second"],
+                                 "hand_candidates_per_s": h_["items_per_second"]}
+            hand_rows.append(row)
+    report["hand_loop"] = hand_rows
+
     # 5: the table.
     print()
     report["load_average_after"] = os.getloadavg()
@@ -404,6 +513,34 @@ def main():
     for r in sel_rows:
         print("| %d | %s | %.3f | %.3g | %.1f | %.1f | %.0f%% |" % (r["n_items"], r["backend"], r["ms"],
               r["candidates_per_s"], r["GB_per_s"], r["roofline_GB_per_s"], r["percent_of_roofline"]))
+    if hand_rows:
+        print()
+        print("brmrs SIMD vs the hand-written AVX-512 loop (benchmarks/hand_loop), best of %d x %d rounds" % (reps, rounds))
+        print("| n_items | work | brmrs ms | hand ms | brmrs / hand time | brmrs Mcand/s | hand Mcand/s |")
+        print("|---:|---|---:|---:|---:|---:|---:|")
+        for row in hand_rows:
+            for what in ("select", "objective", "objective_tables"):
+                if what in row:
+                    x = row[what]
+                    print("| %d | %s | %.3f | %.3f | %.2fx | %.0f | %.0f |" % (
+                        row["n_items"], what, x["brmrs_ms"], x["hand_ms"], x["brmrs_over_hand_time"],
+                        x["brmrs_candidates_per_s"] / 1e6, x["hand_candidates_per_s"] / 1e6))
+    print()
+    print("Issue-20 targets (value: best of all rounds; rounds: the same ratio from each round's figures)%s"
+          % ("  [SMOKE: tiny shapes, not a timing]" if smoke else ""))
+    print("| target | bound | value | rounds | met |")
+    print("|---|---:|---:|---|---|")
+    for t in targets:
+        if t["value"] is None:
+            print("| %s | %s %g | n/a | | not measured |" % (t["target"], t["op"], t["bound"]))
+            continue
+        fmt = "%.0f%%" if t["unit"] == "%" else "%.2fx"
+        print("| %s | %s %s | %s | %s | %s (%d of %d rounds) |" % (
+            t["target"], t["op"], fmt % t["bound"], fmt % t["value"], ", ".join(fmt % v for v in t["rounds"]),
+            "MET" if t["met"] else "NOT MET", t["met_in_rounds"], len(t["rounds"])))
+    print("load average before: %.2f %.2f %.2f; after: %.2f %.2f %.2f" % (
+        tuple(report["load_average_before"]) + tuple(report["load_average_after"])))
+    print("CPU: %s; SIMD flags: %s" % (ci.get("model name", "?"), ci.get("simd flags", "?")))
     with open(os.path.join(out, "peer.json"), "w") as f:
         json.dump(report, f, indent=2)
     print("\nwrote %s" % os.path.join(out, "peer.json"))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains the training example's multimodal recommender (examples/train/model.hpp, fusion
 "separate") in PyTorch on an MMRec folder such as Last.fm 2K, with brmrs's sampler and
-objective through the bridge (brmrs_torch.py). Autograd does the backward pass through the
+objective through the brmrs package (python/, docs/pytorch.md). Autograd does the backward pass through the
 projections and the interaction block; brmrs gives the gradients of the loss w.r.t. its tables.
 
     /usr/bin/python3 examples/torch/train_lfm2k.py --data ../shared/data/lfm2k \
@@ -10,7 +10,8 @@ projections and the interaction block; brmrs gives the gradients of the loss w.r
 Prints a progress line per epoch (loss parts, fusion degradation rate, validation Recall@20 /
 NDCG@20) and, at the end, Recall@10/20 and NDCG@10/20 on validation and test for the epoch with
 the best validation Recall@20 (full ranking, training items masked, plus validation items for
-test; ties broken by torch.topk). Uses /usr/bin/python3 (Debian's python3-torch).
+test; ties broken by torch.topk). Uses /usr/bin/python3 (Debian's python3-torch) with the brmrs
+package installed (`/usr/bin/python3 -m pip install --no-build-isolation ./python`).
 """
 import argparse
 import copy
@@ -23,8 +24,7 @@ import time
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import brmrs_torch as bt  # noqa: E402
+import brmrs
 
 # (λ_bpr, uses CHNS, uses synergy); the weights come from --lambda-hard / --lambda-synergy.
 VARIANTS = {"bpr": (1.0, 0, 0), "chns": (1.0, 1, 0), "synergy": (1.0, 0, 1), "full": (1.0, 1, 1)}
@@ -132,13 +132,15 @@ def main():
         x = (x - x.mean(0)) / x.std(0, unbiased=False).clamp_min(1e-12)  # column z-scores, as brmrs_train
         feats.append(x.float().contiguous())
         print(f"  modality {name}: {tuple(x.shape)}")
-    train = bt.Interactions(n_users, n_items, torch.tensor([u for u, _ in split[0]]), torch.tensor([i for _, i in split[0]]))
-    print(f"{n_users} users, {n_items} items, train {train.nnz}, validation {len(split[1])}, test {len(split[2])}")
+    train = brmrs.NegativeSampler(torch.tensor(split[0]), n_users=n_users, n_items=n_items, K=a.pool, seed=a.seed)
+    print(f"{n_users} users, {n_items} items, train {train.interactions.nnz()}, validation {len(split[1])}, "
+          f"test {len(split[2])}")
 
     model = Model(n_users, n_items, feats, a.dim, a.seed)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     lb, uh, us = VARIANTS[a.variant]
     lh, ls = uh * a.lambda_hard, us * a.lambda_synergy
+    loss_fn = brmrs.BRMRSLoss(lambda_bpr=lb, lambda_h=lh, lambda_s=ls, theta=a.theta, lambda_reg=a.l2, seed=a.seed)
     pairs = torch.tensor(split[0])
     g = torch.Generator().manual_seed(a.seed)
     step, best, best_state, best_epoch = 0, -1.0, None, 0
@@ -148,16 +150,16 @@ def main():
         nb = 0
         for s in range(0, len(perm), a.batch):
             users, pos = perm[s:s + a.batch, 0].contiguous(), perm[s:s + a.batch, 1].contiguous()
-            pools, _ = train.sample(users, K=a.pool, seed=a.seed, step=step)
+            pools = train.sample(users, step)
             U, Q, Pf, Qf = model.tables()
-            loss, info = bt.objective(U, Q, Pf, Qf, users, pos, pools, lambda_bpr=lb, lambda_hard=lh,
-                                      lambda_synergy=ls, theta=a.theta, lambda_reg=a.l2, seed=a.seed, step=step)
+            out = loss_fn(U, Q, Pf, Qf, users, pos, pools, step=step)
+            loss = out.loss
             opt.zero_grad()
             loss.backward()
             opt.step()
             step += 1
             nb += 1
-            sums += [loss.item(), info["bpr"], info["chns"], info["synergy"], info["fusion_degradation_rate"]]
+            sums += [loss.item(), out.bpr.item(), out.chns.item(), out.synergy.item(), out.fusion_degradation_rate.item()]
         m = sums / nb
         val = evaluate(model, split[1], [split[0]], n_users, n_items)
         print(f"[{a.variant} seed {a.seed}] epoch {epoch:2d}/{a.epochs}  loss {m[0]:.4f} (bpr {m[1]:.3f} chns {m[2]:.3f} "

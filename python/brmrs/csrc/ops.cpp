@@ -1,0 +1,354 @@
+// python/brmrs/csrc/ops.cpp — brmrs's objective and sampler as TorchScript operators
+// (TORCH_LIBRARY(brmrs, ...)): callable as torch.ops.brmrs.* from eager code and torch.jit.script.
+//
+//   brmrs::loss(user[], item[], fused_user, fused_item, users, positives, pools, negatives?,
+//               lambda_bpr, lambda_h, lambda_s, theta, tau, lambda_reg, reduction, synergy_grad,
+//               seed, step, example_offset)
+//     -> (loss 0-d, parts [bpr, chns, synergy, l2, fusion_degradation_rate], hard_negatives B x M,
+//         negatives B)
+//     Differentiable in every table (a torch::autograd::Function): brmrs computes the loss and every
+//     table gradient in one forward pass; backward scales them by the incoming gradient.
+//   brmrs::sample_pools(Interactions, users, K, seed, step, example_offset) -> (pools B x K, negatives B)
+//   brmrs::pool_negatives(pools, seed, step, example_offset) -> B ids: the member loss() uses
+//     when negatives is None.
+//   class brmrs.Interactions(n_users, n_items, users, items): brmrs::interactions<int64_t>.
+// Tables: CPU float32/float64 (one dtype), 2-D, unit column stride (row-strided slices pass without a
+// copy). Ids int32/int64. Errors: brmrs::invalid_argument -> c10::ValueError with brmrs's message
+// (Python ValueError); argument-layout problems also raise ValueError; CUDA tensors raise a
+// RuntimeError saying this build has no CUDA backend (Debian's torch is CPU-only, see setup.py).
+#include <torch/extension.h>
+#include <torch/script.h>
+
+#include <brmrs/brmrs.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using id_t_ = std::int64_t;
+using torch::Tensor;
+
+// Runs f, turning brmrs::invalid_argument into a ValueError that carries the same message.
+template <class F>
+auto translating(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const brmrs::invalid_argument& e) {
+    throw c10::ValueError(e.what(), "");
+  }
+}
+
+void check_cpu(const Tensor& t, const char* name) {
+  TORCH_CHECK(!t.is_cuda(), "brmrs: ", name,
+              " is a CUDA tensor, but this brmrs package was built without its CUDA backend "
+              "(built against a CPU-only torch); move the tensors to the CPU");
+  TORCH_CHECK_VALUE(t.device().is_cpu(), "brmrs: ", name, " must be a CPU tensor, got device ", t.device());
+}
+
+Tensor ids(const Tensor& t, const char* name) {
+  check_cpu(t, name);
+  TORCH_CHECK_VALUE(t.scalar_type() == torch::kLong || t.scalar_type() == torch::kInt, "brmrs: ", name,
+                    " must hold int32 or int64 ids, got ", t.scalar_type());
+  return t.to(torch::kLong).contiguous();
+}
+
+std::uint64_t nonneg(std::int64_t v, const char* name) {
+  TORCH_CHECK_VALUE(v >= 0, "brmrs: ", name, " = ", v, " must be >= 0");
+  return static_cast<std::uint64_t>(v);
+}
+
+template <class T>
+brmrs::matrix_view<T> view2d(const Tensor& t, const std::string& name) {
+  check_cpu(t, name.c_str());
+  TORCH_CHECK_VALUE(t.dim() == 2, "brmrs: ", name, " must be 2-D, got ", t.dim(), " dimensions");
+  TORCH_CHECK_VALUE(t.size(1) <= 1 || t.stride(1) == 1, "brmrs: ", name, " must have unit column stride (got ",
+                    t.stride(1), "); call .contiguous()");
+  const auto rows = static_cast<std::size_t>(t.size(0)), cols = static_cast<std::size_t>(t.size(1));
+  const std::size_t stride = t.size(0) > 1 ? static_cast<std::size_t>(t.stride(0)) : cols;
+  TORCH_CHECK_VALUE(stride >= cols, "brmrs: ", name, " has a row stride ", stride, " below its ", cols, " columns");
+  return brmrs::matrix_view<T>(t.data_ptr<std::remove_const_t<T>>(), rows, cols, stride);
+}
+
+struct loss_settings {
+  double lambda_bpr, lambda_h, lambda_s, theta, tau, lambda_reg;
+  std::string reduction, synergy_grad;
+  std::int64_t seed, step, example_offset;
+};
+
+template <class T>
+brmrs::objective_config<T> make_config(const loss_settings& s) {
+  brmrs::objective_config<T> c;
+  c.lambda_bpr = T(s.lambda_bpr);
+  c.lambda_hard = T(s.lambda_h);
+  c.lambda_synergy = T(s.lambda_s);
+  c.theta = T(s.theta);
+  c.tau = T(s.tau);
+  c.lambda_reg = T(s.lambda_reg);
+  if (s.reduction == "mean")
+    c.reduce = brmrs::reduction::mean;
+  else if (s.reduction == "sum")
+    c.reduce = brmrs::reduction::sum;
+  else
+    TORCH_CHECK_VALUE(false, "brmrs: reduction = \"", s.reduction, "\" must be \"mean\" or \"sum\"");
+  if (s.synergy_grad == "stop")
+    c.synergy_mode = brmrs::synergy_gradient::stop_unimodal;
+  else if (s.synergy_grad == "flow")
+    c.synergy_mode = brmrs::synergy_gradient::through_max;
+  else
+    TORCH_CHECK_VALUE(false, "brmrs: synergy_grad = \"", s.synergy_grad, "\" must be \"stop\" or \"flow\"");
+  c.seed = nonneg(s.seed, "seed");
+  c.step = nonneg(s.step, "step");
+  c.example_offset = nonneg(s.example_offset, "example_offset");
+  return c;
+}
+
+// The forward pass: loss, parts, hard negatives, negatives and one gradient per table position
+// (user[0..M), item[0..M), fused_user, fused_item). A user table passed at several positions (the
+// same tensor: a shared user table) gets ONE buffer, returned at its first position and left
+// undefined (no gradient) at the others: brmrs adds every position's contribution into it.
+struct forward_result {
+  Tensor loss, parts, hard, negatives;
+  std::vector<Tensor> grads;
+};
+
+template <class T>
+forward_result forward_impl(at::TensorList user, at::TensorList item, const Tensor& fused_user,
+                            const Tensor& fused_item, const Tensor& users_in, const Tensor& positives_in,
+                            const Tensor& pools_in, const c10::optional<Tensor>& negatives_in,
+                            const brmrs::objective_config<T>& cfg) {
+  const std::size_t M = item.size();
+  TORCH_CHECK_VALUE(user.size() == M, "brmrs: user_emb has ", user.size(), " tensors but item_emb has ", M);
+  const Tensor users = ids(users_in, "users"), positives = ids(positives_in, "positives"),
+               pools = ids(pools_in, "pools");
+  TORCH_CHECK_VALUE(users.dim() == 1 && positives.dim() == 1, "brmrs: users and positives must be 1-D");
+  TORCH_CHECK_VALUE(pools.dim() == 2, "brmrs: pools must be 2-D (B x K), got ", pools.dim(), " dimensions");
+  Tensor negatives;
+  if (negatives_in.has_value() && negatives_in->defined()) negatives = ids(*negatives_in, "negatives");
+  const std::size_t B = static_cast<std::size_t>(users.numel()), K = static_cast<std::size_t>(pools.size(1));
+
+  brmrs::dot_tables<T> tables;
+  for (std::size_t m = 0; m < M; ++m) {
+    tables.user.push_back(view2d<const T>(user[m], "user_emb[" + std::to_string(m) + "]"));
+    tables.item.push_back(view2d<const T>(item[m], "item_emb[" + std::to_string(m) + "]"));
+  }
+  tables.fused_user = view2d<const T>(fused_user, "fused_user");
+  tables.fused_item = view2d<const T>(fused_item, "fused_item");
+  brmrs::batch<id_t_> bt;
+  bt.users = brmrs::vector_view<const id_t_>(users.data_ptr<id_t_>(), B);
+  bt.positives =
+      brmrs::vector_view<const id_t_>(positives.data_ptr<id_t_>(), static_cast<std::size_t>(positives.numel()));
+  bt.pools = brmrs::matrix_view<const id_t_>(pools.data_ptr<id_t_>(), static_cast<std::size_t>(pools.size(0)), K);
+  if (negatives.defined())
+    bt.negatives =
+        brmrs::vector_view<const id_t_>(negatives.data_ptr<id_t_>(), static_cast<std::size_t>(negatives.numel()));
+
+  const auto fopt = torch::TensorOptions().dtype(fused_user.scalar_type());
+  const auto lopt = torch::TensorOptions().dtype(torch::kLong);
+  forward_result r;
+  r.hard = torch::empty({static_cast<std::int64_t>(B), static_cast<std::int64_t>(M)}, lopt);
+  r.negatives = torch::empty({static_cast<std::int64_t>(B)}, lopt);
+  brmrs::objective_outputs<T, id_t_> out;
+  out.hard_negatives = brmrs::matrix_view<id_t_>(r.hard.data_ptr<id_t_>(), B, M);
+  out.negatives = brmrs::vector_view<id_t_>(r.negatives.data_ptr<id_t_>(), B);
+  auto zeros2 = [&](const Tensor& t) { return torch::zeros({t.size(0), t.size(1)}, fopt); };
+  r.grads.resize(2 * M + 2);
+  std::vector<Tensor> user_buffer(M);
+  for (std::size_t m = 0; m < M; ++m) {
+    std::size_t first = m;
+    for (std::size_t p = 0; p < m; ++p)
+      if (user[p].unsafeGetTensorImpl() == user[m].unsafeGetTensorImpl() && user[p].storage_offset() == user[m].storage_offset() &&
+          user[p].strides() == user[m].strides() && user[p].sizes() == user[m].sizes()) {
+        first = p;
+        break;
+      }
+    user_buffer[m] = first == m ? zeros2(user[m]) : user_buffer[first];
+    if (first == m) r.grads[m] = user_buffer[m];
+    out.tables.user.push_back(view2d<T>(user_buffer[m], "grad"));
+  }
+  for (std::size_t m = 0; m < M; ++m) {
+    r.grads[M + m] = zeros2(item[m]);
+    out.tables.item.push_back(view2d<T>(r.grads[M + m], "grad"));
+  }
+  r.grads[2 * M] = zeros2(fused_user);
+  r.grads[2 * M + 1] = zeros2(fused_item);
+  out.tables.fused_user = view2d<T>(r.grads[2 * M], "grad");
+  out.tables.fused_item = view2d<T>(r.grads[2 * M + 1], "grad");
+
+  const brmrs::objective_result<T> res = brmrs::compute_objective(tables, bt, cfg, out);
+  r.loss = torch::full({}, static_cast<double>(res.loss), fopt);
+  r.parts = torch::tensor({double(res.bpr), double(res.chns), double(res.synergy), double(res.l2),
+                           double(res.fusion_degradation_rate)},
+                          torch::TensorOptions().dtype(torch::kDouble))
+                .to(fused_user.scalar_type());
+  return r;
+}
+
+forward_result forward_any(at::TensorList user, at::TensorList item, const Tensor& fused_user, const Tensor& fused_item,
+                           const Tensor& users, const Tensor& positives, const Tensor& pools,
+                           const c10::optional<Tensor>& negatives, const loss_settings& s) {
+  return translating([&] {
+    const auto dt = fused_user.scalar_type();
+    auto same = [&](const Tensor& t, const std::string& name) {
+      check_cpu(t, name.c_str());
+      TORCH_CHECK_VALUE(t.scalar_type() == dt, "brmrs: ", name, " has dtype ", t.scalar_type(),
+                        " but fused_user has ", dt);
+    };
+    for (std::size_t m = 0; m < user.size(); ++m) same(user[m], "user_emb[" + std::to_string(m) + "]");
+    for (std::size_t m = 0; m < item.size(); ++m) same(item[m], "item_emb[" + std::to_string(m) + "]");
+    same(fused_item, "fused_item");
+    if (dt == torch::kFloat)
+      return forward_impl<float>(user, item, fused_user, fused_item, users, positives, pools, negatives,
+                                 make_config<float>(s));
+    TORCH_CHECK_VALUE(dt == torch::kDouble, "brmrs: tables must be float32 or float64, got ", dt);
+    return forward_impl<double>(user, item, fused_user, fused_item, users, positives, pools, negatives,
+                                make_config<double>(s));
+  });
+}
+
+// Autograd: forward computes everything; the table gradients wait in saved_data and backward
+// scales them by the incoming gradient (first-order only: no double backward).
+struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_function> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::TensorList user,
+                                                at::TensorList item, const Tensor& fused_user,
+                                                const Tensor& fused_item, const Tensor& users,
+                                                const Tensor& positives, const Tensor& pools,
+                                                const c10::optional<Tensor>& negatives, loss_settings s) {
+    forward_result r = forward_any(user, item, fused_user, fused_item, users, positives, pools, negatives, s);
+    ctx->saved_data["grads"] = c10::List<c10::optional<Tensor>>(
+        std::vector<c10::optional<Tensor>>(r.grads.begin(), r.grads.end()));
+    ctx->mark_non_differentiable({r.parts, r.hard, r.negatives});
+    return {r.loss, r.parts, r.hard, r.negatives};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    // The saved gradients stay in ctx (retain_graph / gradcheck call backward again); each call
+    // returns fresh products, which a leaf's AccumulateGrad adopts without a copy.
+    const auto saved = ctx->saved_data["grads"].toOptionalTensorList();
+    const Tensor& go = grad_out[0];
+    torch::autograd::variable_list result;
+    for (std::size_t k = 0; k < saved.size(); ++k) {
+      const c10::optional<Tensor> g = saved.get(k);
+      if (!g.has_value() || !g->defined() || !go.defined())
+        result.emplace_back();
+      else
+        result.push_back(*g * go);
+    }
+    // users, positives, pools, negatives (one slot when given), then the settings: no gradient.
+    result.emplace_back();
+    result.emplace_back();
+    result.emplace_back();
+    result.emplace_back();
+    result.emplace_back();
+    return result;
+  }
+};
+
+std::tuple<Tensor, Tensor, Tensor, Tensor> loss_op(std::vector<Tensor> user, std::vector<Tensor> item,
+                                                   Tensor fused_user, Tensor fused_item, Tensor users,
+                                                   Tensor positives, Tensor pools, c10::optional<Tensor> negatives,
+                                                   double lambda_bpr, double lambda_h, double lambda_s, double theta,
+                                                   double tau, double lambda_reg, std::string reduction,
+                                                   std::string synergy_grad, std::int64_t seed, std::int64_t step,
+                                                   std::int64_t example_offset) {
+  loss_settings s{lambda_bpr, lambda_h, lambda_s, theta, tau, lambda_reg, std::move(reduction),
+                  std::move(synergy_grad), seed, step, example_offset};
+  auto out = brmrs_loss_function::apply(at::TensorList(user), at::TensorList(item), fused_user, fused_item, users,
+                                        positives, pools, negatives, s);
+  return {out[0], out[1], out[2], out[3]};
+}
+
+// brmrs::interactions<int64_t> as a TorchScript class.
+struct Interactions : torch::CustomClassHolder {
+  brmrs::interactions<id_t_> store;
+
+  Interactions(std::int64_t n_users, std::int64_t n_items, const Tensor& users, const Tensor& items) {
+    translating([&] {
+      const Tensor u = ids(users, "users").reshape({-1}), i = ids(items, "items").reshape({-1});
+      store = brmrs::interactions<id_t_>::from_pairs(
+          nonneg(n_users, "n_users"), nonneg(n_items, "n_items"),
+          brmrs::vector_view<const id_t_>(u.data_ptr<id_t_>(), std::size_t(u.numel())),
+          brmrs::vector_view<const id_t_>(i.data_ptr<id_t_>(), std::size_t(i.numel())));
+      return 0;
+    });
+  }
+  std::int64_t n_users() const { return static_cast<std::int64_t>(store.n_users()); }
+  std::int64_t n_items() const { return static_cast<std::int64_t>(store.n_items()); }
+  std::int64_t nnz() const { return static_cast<std::int64_t>(store.nnz()); }
+  bool contains(std::int64_t u, std::int64_t i) const {
+    return u >= 0 && i >= 0 && store.contains(std::size_t(u), std::size_t(i));
+  }
+};
+
+std::tuple<Tensor, Tensor> sample_pools_op(const c10::intrusive_ptr<Interactions>& inter, Tensor users_in,
+                                           std::int64_t K, std::int64_t seed, std::int64_t step,
+                                           std::int64_t example_offset) {
+  return translating([&] {
+    const Tensor users = ids(users_in, "users");
+    TORCH_CHECK_VALUE(users.dim() == 1, "brmrs: users must be 1-D, got ", users.dim(), " dimensions");
+    TORCH_CHECK_VALUE(K >= 1, "brmrs: K = ", K, " must be >= 1");
+    const std::int64_t B = users.numel();
+    const auto lopt = torch::TensorOptions().dtype(torch::kLong);
+    Tensor pools = torch::empty({B, K}, lopt), negatives = torch::empty({B}, lopt);
+    brmrs::sample_pools(inter->store, brmrs::vector_view<const id_t_>(users.data_ptr<id_t_>(), std::size_t(B)),
+                        nonneg(seed, "seed"), nonneg(step, "step"), nonneg(example_offset, "example_offset"),
+                        brmrs::matrix_view<id_t_>(pools.data_ptr<id_t_>(), std::size_t(B), std::size_t(K)),
+                        brmrs::vector_view<id_t_>(negatives.data_ptr<id_t_>(), std::size_t(B)),
+                        brmrs::negative_source::pool_member);
+    return std::make_tuple(pools, negatives);
+  });
+}
+
+Tensor pool_negatives_op(Tensor pools_in, std::int64_t seed, std::int64_t step, std::int64_t example_offset) {
+  const Tensor pools = ids(pools_in, "pools");
+  TORCH_CHECK_VALUE(pools.dim() == 2 && pools.size(1) >= 1, "brmrs: pools must be 2-D (B x K) with K >= 1");
+  const std::uint64_t s = nonneg(seed, "seed"), t = nonneg(step, "step"), e0 = nonneg(example_offset, "example_offset");
+  const std::int64_t B = pools.size(0), K = pools.size(1);
+  Tensor out = torch::empty({B}, torch::TensorOptions().dtype(torch::kLong));
+  const id_t_* p = pools.data_ptr<id_t_>();
+  id_t_* o = out.data_ptr<id_t_>();
+  for (std::int64_t b = 0; b < B; ++b)
+    o[b] = p[b * K + static_cast<std::int64_t>(brmrs::pool_negative_slot(s, t, e0 + std::uint64_t(b), std::uint64_t(K)))];
+  return out;
+}
+
+std::string build_info() {
+  std::string s = "brmrs " + std::to_string(BRMRS_VERSION_MAJOR) + "." + std::to_string(BRMRS_VERSION_MINOR) + "." +
+                  std::to_string(BRMRS_VERSION_PATCH) + "; objective backend: ";
+#if BRMRS_HAS_XSIMD
+  s += std::string("simd (xsimd ") + xsimd::default_arch::name() + ")";
+#else
+  s += "scalar";
+#endif
+  s += BRMRS_HAS_OPENMP ? "; OpenMP" : "; no OpenMP";
+  s += "; CUDA backend: not built";
+  return s;
+}
+
+}  // namespace
+
+TORCH_LIBRARY(brmrs, m) {
+  m.class_<Interactions>("Interactions")
+      .def(torch::init<std::int64_t, std::int64_t, Tensor, Tensor>())
+      .def("n_users", &Interactions::n_users)
+      .def("n_items", &Interactions::n_items)
+      .def("nnz", &Interactions::nnz)
+      .def("contains", &Interactions::contains);
+  m.def(
+      "loss(Tensor[] user_emb, Tensor[] item_emb, Tensor fused_user, Tensor fused_item, Tensor users, "
+      "Tensor positives, Tensor pools, Tensor? negatives, float lambda_bpr, float lambda_h, float lambda_s, "
+      "float theta, float tau, float lambda_reg, str reduction, str synergy_grad, int seed, int step, "
+      "int example_offset) -> (Tensor, Tensor, Tensor, Tensor)",
+      &loss_op);
+  m.def("sample_pools(__torch__.torch.classes.brmrs.Interactions interactions, Tensor users, int K, int seed, "
+        "int step, int example_offset) -> (Tensor, Tensor)",
+        &sample_pools_op);
+  m.def("pool_negatives(Tensor pools, int seed, int step, int example_offset) -> Tensor", &pool_negatives_op);
+  m.def("build_info() -> str", &build_info);
+}
+
+// Importing the module (brmrs._C_v3 / brmrs._C_v4) registers the operators above.
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.doc() = "brmrs TorchScript operators (torch.ops.brmrs)"; }
