@@ -5,7 +5,7 @@
 # error. Exits non-zero on any failure. BRMRS_BUILD_ROOT picks the build folder (default build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh test
 root=${BRMRS_BUILD_ROOT:-build}
 jobs=$(nproc)
 start=$(date +%s)
