@@ -1,6 +1,6 @@
 // Shared by the SIMD objective equivalence tests (test_simd_objective*.cpp): a random problem,
 // one compute_objective run that keeps every output, and the checks, each a function so that
-// test_simd_objective_beyond_cache*.cpp can run them again with another prefetch threshold (a
+// test_simd_objective_beyond_cache.cpp can run them again with another prefetch threshold (a
 // macro that must be set before any brmrs header, hence a header, not a shared .cpp).
 // compare(): the loss parts, the diagnostics, the hard negatives (by chosen score) and every
 // gradient row of simd_backend<xsimd::default_arch> against scalar_backend, at a tolerance scaled
