@@ -41,17 +41,16 @@ echo "== Release build"
 cmake -S . -B "$root/release" $(generator "$root/release") -DCMAKE_BUILD_TYPE=Release -DBRMRS_DATA_DIR="$BRMRS_DATA_DIR"
 cmake --build "$root/release" -j "$jobs"
 phase_done "Release build"
+# The Python package (python/) compiles one translation unit, on one core: it builds in the
+# background, into a temporary folder, while the Release tests and the sanitizer build use the
+# cores; its pytest suite runs once it is installed.
+pydir=$(mktemp -d) pytests=$PWD/python/tests
+/usr/bin/python3 -m pip install --no-build-isolation --no-deps --no-index --target "$pydir/site" ./python \
+  > "$pydir/pip.log" 2>&1 &
+pip_pid=$!
+trap 'kill "$pip_pid" 2>/dev/null || true' EXIT
 (cd "$root/release" && ctest --output-on-failure -j "$jobs")
 phase_done "Release tests"
-
-echo "== Python package (python/): installed offline into a temporary folder, its pytest suite run from outside the tree"
-pydir=$(mktemp -d) pytests=$PWD/python/tests
-/usr/bin/python3 -m pip install --no-build-isolation --no-deps --no-index --target "$pydir/site" ./python
-phase_done "Python package build"
-# pytest exits 5 when it collects no test, which fails here like any other non-zero status.
-(cd "$pydir" && PYTHONPATH="$pydir/site" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$pytests")
-rm -rf "$pydir"
-phase_done "Python package tests"
 
 echo "== Debug build with -fsanitize=address,undefined"
 cmake -S . -B "$root/sanitize" $(generator "$root/sanitize") -DCMAKE_BUILD_TYPE=Debug -DBRMRS_SANITIZE=address,undefined \
@@ -59,6 +58,19 @@ cmake -S . -B "$root/sanitize" $(generator "$root/sanitize") -DCMAKE_BUILD_TYPE=
   -DBRMRS_BUILD_HEADER_CHECKS=OFF -DBRMRS_BUILD_PYTHON_CHECKS=OFF -DBRMRS_DATA_DIR="$BRMRS_DATA_DIR"
 cmake --build "$root/sanitize" -j "$jobs"
 phase_done "sanitizer build"
+
+echo "== Python package (python/): installed offline into a temporary folder, its pytest suite run from outside the tree"
+if ! wait "$pip_pid"; then
+  cat "$pydir/pip.log"
+  echo "== the Python package did not build" >&2
+  exit 1
+fi
+tail -n 1 "$pydir/pip.log"
+# pytest exits 5 when it collects no test, which fails here like any other non-zero status.
+(cd "$pydir" && PYTHONPATH="$pydir/site" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$pytests")
+rm -rf "$pydir"
+phase_done "Python package (waiting for its build, then its tests)"
+
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 (cd "$root/sanitize" && ctest --output-on-failure -j "$jobs" -LE "python|packaging")
