@@ -1,5 +1,6 @@
 // Tests for brmrs/adapters/eigen.hpp: views alias Eigen storage element for element, and
 // layouts without contiguous rows are refused with a message that says why.
+// requires: eigen
 #include <brmrs/adapters/eigen.hpp>
 
 #include <Eigen/Core>

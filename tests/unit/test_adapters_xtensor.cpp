@@ -1,5 +1,6 @@
 // Tests for brmrs/adapters/xtensor.hpp: views alias xtensor storage, and layouts without
 // contiguous rows or of the wrong dimension are refused with a message that says why.
+// requires: xtensor
 #include <brmrs/adapters/xtensor.hpp>
 
 #include <catch2/catch.hpp>

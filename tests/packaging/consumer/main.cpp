@@ -5,9 +5,9 @@
 #include <cmath>
 #include <cstdio>
 
-// The build decides whether the SIMD backend is on: found (AUTO) or forced off.
+// The linked target decides whether the SIMD backend is on: brmrs::simd, or brmrs::brmrs (off).
 static_assert(BRMRS_HAS_XSIMD == BRMRS_CONSUMER_EXPECT_XSIMD,
-              "BRMRS_WITH_XSIMD did not reach the headers as the consumer expected");
+              "the linked target (brmrs::brmrs or brmrs::simd) did not reach the headers as expected");
 
 int main() {
   // softplus(0) = log 2.
