@@ -69,7 +69,7 @@ struct options {
   std::vector<std::string> modalities, variants{"bpr", "chns", "synergy", "full"};
   std::size_t epochs = 60, seeds = 3, seed0 = 1, batch = 1024, pool = 32, dim = 128;
   double lr = 0.003, l2 = 1e-4, theta = 1, lambda_hard = 0.1, lambda_synergy = 0.3;
-  bool plot = true, skip_if_missing = false, self_check = false, quiet = false, item_embedding = true;
+  bool plot = true, skip_if_missing = false, self_check = false, quiet = false, item_embedding = true, profile = false;
   te::fusion fusion = te::fusion::linear;
   te::synthetic_options synth;
 };
@@ -101,7 +101,9 @@ Usage: brmrs_train [options]
   --no-plot             do not call gnuplot
   --skip-if-missing     with --data: print SKIP and exit 77 when DIR does not exist
   --self-check          compare the model's gradients with finite differences and exit
-  --quiet               no progress bar
+  --quiet               no per-epoch lines (a terminal still gets the progress line with its ETA)
+  --profile             print where each run's epochs went (sampling, projection, objective,
+                        backward, optimiser, evaluation: seconds per epoch)
 )";
   std::exit(code);
 }
@@ -206,6 +208,7 @@ options parse(int argc, char** argv) {
     else if (a == "--skip-if-missing") o.skip_if_missing = true;
     else if (a == "--self-check") o.self_check = true;
     else if (a == "--quiet") o.quiet = true;
+    else if (a == "--profile") o.profile = true;
     else {
       std::cerr << "brmrs_train: unknown option " << a << " (see --help)\n";
       std::exit(2);
@@ -344,21 +347,36 @@ variant_weights weights_of(const std::string& v, const options& o) {
 }
 
 // Full ranking of `held` (excluding the stores in `excluded`) under the M branch scorers and
-// the fused one.
+// the fused one: brmrs::evaluate_ranking_blocked asks for tiles of users, each filled by one
+// matrix product per scorer (the tile's user rows times the item table), so no n_users x n_items
+// score matrix is ever held and the ranking reads each tile from cache.
 brmrs::ranking_report evaluate(const te::model<T>& m, const brmrs::interactions<std::int32_t>& held,
                                const std::vector<const brmrs::interactions<std::int32_t>*>& excluded) {
-  std::vector<mat> S(m.M + 1);
-  for (std::size_t k = 0; k < m.M; ++k)
-    S[k].noalias() = m.P.middleCols(m.ucol(k), m.dd()) * m.F.middleCols(m.blk(k), m.dd()).transpose();
-  S[m.M].noalias() = m.P.middleCols(Eigen::Index(m.fuo), Eigen::Index(m.Df)) *
-                     m.F.middleCols(Eigen::Index(m.fio), Eigen::Index(m.Df)).transpose();
-  auto score = [&](std::size_t u, brmrs::matrix_view<T> out) {
-    for (std::size_t s = 0; s <= m.M; ++s) std::copy_n(S[s].row(Eigen::Index(u)).data(), m.n_items, out.row(s));
+  auto score = [&](brmrs::vector_view<const std::size_t> users, brmrs::matrix_view<T> tile) {
+    const auto n = Eigen::Index(users.size()), ni = Eigen::Index(m.n_items);
+    mat Pu(n, Eigen::Index(m.Du));
+    for (Eigen::Index r = 0; r < n; ++r) Pu.row(r) = m.P.row(Eigen::Index(users[std::size_t(r)]));
+    for (std::size_t s = 0; s <= m.M; ++s) {
+      Eigen::Map<mat> out(tile.row(s * users.size()), n, ni);
+      if (s < m.M)
+        out.noalias() = Pu.middleCols(m.ucol(s), m.dd()) * m.F.middleCols(m.blk(s), m.dd()).transpose();
+      else
+        out.noalias() = Pu.middleCols(Eigen::Index(m.fuo), Eigen::Index(m.Df)) *
+                        m.F.middleCols(Eigen::Index(m.fio), Eigen::Index(m.Df)).transpose();
+    }
   };
   brmrs::ranking_options ro;
   ro.ks = {10, 20};
-  return brmrs::evaluate_ranking<T>(m.M + 1, held, excluded, score, ro);
+  return brmrs::evaluate_ranking_blocked<T>(m.M + 1, held, excluded, score, ro);
 }
+
+// Where an epoch's time goes (--profile): wall seconds per phase, summed over a run's epochs.
+struct phase_times {
+  enum phase { sampling, projection, objective, backward, optimiser, evaluation, count };
+  static constexpr const char* names[count] = {"sampling", "projection", "objective", "backward", "optimiser",
+                                               "evaluation"};
+  double seconds[count] = {};
+};
 
 struct epoch_log {
   std::size_t epoch;
@@ -371,22 +389,41 @@ struct run_result {
   brmrs::ranking_report val, test;
   double fdr = 0;  // training fusion degradation rate, mean over the best epoch's batches
   std::vector<epoch_log> curve;
+  phase_times profile;  // over every epoch (the final test evaluation excluded)
 };
 
-void progress(const std::string& tag, std::size_t epoch, std::size_t epochs, std::size_t step, std::size_t steps,
-              double loss) {
-  const int width = 30;
-  const int filled = int(double(width) * double(step) / double(steps));
-  std::fprintf(stderr, "\r%s epoch %2zu/%zu [", tag.c_str(), epoch, epochs);
-  for (int k = 0; k < width; ++k) std::fputc(k < filled ? '#' : '.', stderr);
-  std::fprintf(stderr, "] %3d%%  loss %.4f", int(100.0 * double(step) / double(steps)), loss);
-  std::fflush(stderr);
-}
+// The progress line on a terminal: this run's epoch and step, and the ETA of the whole
+// invocation (every run's epochs), from the time spent so far.
+struct progress_line {
+  bool on = false;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::size_t total_epochs = 1, done_epochs = 0;
+
+  void show(const std::string& tag, std::size_t epoch, std::size_t epochs, std::size_t step, std::size_t steps,
+            double loss) const {
+    if (!on) return;
+    const int width = 24;
+    const double frac_epoch = double(step) / double(steps);
+    const int filled = int(double(width) * frac_epoch);
+    const double done = (double(done_epochs) + frac_epoch) / double(total_epochs);
+    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\r%s epoch %2zu/%zu [", tag.c_str(), epoch, epochs);
+    for (int k = 0; k < width; ++k) std::fputc(k < filled ? '#' : '.', stderr);
+    std::fprintf(stderr, "] %3d%%  loss %.4f  ", int(100.0 * frac_epoch), loss);
+    if (done > 0) {
+      const long eta = long(spent * (1.0 - done) / done + 0.5);
+      std::fprintf(stderr, "ETA %ld:%02ld:%02ld ", eta / 3600, (eta / 60) % 60, eta % 60);
+    }
+    std::fflush(stderr);
+  }
+  void clear() const {
+    if (on) std::fprintf(stderr, "\r%*s\r", 100, "");
+  }
+};
 
 run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const options& o, const std::string& variant,
-                     std::size_t seed) {
+                     std::size_t seed, progress_line& bar) {
   using clock = std::chrono::steady_clock;
-  const bool tty = !o.quiet && ::isatty(::fileno(stderr));
   const auto t0 = clock::now();
   const std::size_t M = X.size(), d = o.dim;
   te::model<T> model(ds.n_users, ds.n_items, X, d, seed * 1000003u + 17u, o.fusion, o.item_embedding);
@@ -420,12 +457,19 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
   run_result res;
   res.variant = variant;
   res.seed = seed;
+  auto lap = clock::now();
+  auto mark = [&](phase_times::phase ph) {
+    const auto now = clock::now();
+    res.profile.seconds[ph] += std::chrono::duration<double>(now - lap).count();
+    lap = now;
+  };
   double best = -1;
   te::model<T> best_model;
   std::uint64_t step = 0;
   const std::size_t steps = (pairs.size() + B - 1) / B;
   const std::string tag = "[" + variant + " seed " + std::to_string(seed) + "]";
   for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    lap = clock::now();
     std::shuffle(pairs.begin(), pairs.end(), shuffle_rng);
     double sum_loss = 0, sum_bpr = 0, sum_chns = 0, sum_syn = 0, sum_fdr = 0, sum_agr = 0;
     for (std::size_t s = 0; s < steps; ++s) {
@@ -436,35 +480,43 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
       }
       const brmrs::vector_view<const std::int32_t> uv(users.data(), b), pv(positives.data(), b);
       brmrs::sample_pools(ds.train, uv, seed, step, 0, brmrs::matrix_view<std::int32_t>(pools.data(), b, K));
+      mark(phase_times::sampling);
       model.forward_items(X);
+      mark(phase_times::projection);
       cfg.step = step;
       const brmrs::batch<std::int32_t> bt{uv, pv, brmrs::matrix_view<const std::int32_t>(pools.data(), b, K), {}};
       const auto r = brmrs::compute_objective(model.tables(), bt, cfg, g.outputs(b));
+      mark(phase_times::objective);
       dP.setZero();
       dF.setZero();
       g.scatter(b, users.data(), positives.data(), dP, dF);
       model.backward_items(X, dF, dE, dW, dC);
+      mark(phase_times::backward);
       ++step;
       te::adam_step(model.P, dP, aP, adam, long(step));
       if (model.item_embedding) te::adam_step(model.E, dE, aE, adam, long(step));
       for (std::size_t m = 0; m < M; ++m) te::adam_step(model.W[m], dW[m], aW[m], adam, long(step));
       for (std::size_t m = 0; m < model.C.size(); ++m) te::adam_step(model.C[m], dC[m], aC[m], adam, long(step));
+      mark(phase_times::optimiser);
       sum_loss += r.loss, sum_bpr += r.bpr, sum_chns += r.chns, sum_syn += r.synergy;
       sum_fdr += r.fusion_degradation_rate, sum_agr += r.hard_negative_agreement;
-      if (tty && (s % 4 == 0 || s + 1 == steps)) progress(tag, epoch, o.epochs, s + 1, steps, sum_loss / double(s + 1));
+      if (s % 4 == 0 || s + 1 == steps) bar.show(tag, epoch, o.epochs, s + 1, steps, sum_loss / double(s + 1));
+      lap = clock::now();
     }
     model.forward_items(X);
     const auto val = evaluate(model, ds.validation, {&ds.train});
+    mark(phase_times::evaluation);
+    ++bar.done_epochs;
     const double n = double(steps);
     epoch_log log{epoch, sum_loss / n, sum_bpr / n, sum_chns / n, sum_syn / n, sum_fdr / n, sum_agr / n,
                   val.recall_at(M, 10), val.recall_at(M, 20), val.ndcg_at(M, 10), val.ndcg_at(M, 20),
                   std::chrono::duration<double>(clock::now() - t0).count()};
     res.curve.push_back(log);
-    if (tty) std::fputc('\r', stderr);
-    if (!o.quiet)
-      std::fprintf(stderr, "%s epoch %2zu/%zu  loss %.4f  fdr %.3f  val R@20 %.4f  N@20 %.4f  (%.1f s)%s\n", tag.c_str(),
-                   epoch, o.epochs, log.loss, log.fdr, log.val_recall20, log.val_ndcg20, log.seconds,
-                   tty ? "                    " : "");
+    if (!o.quiet) {
+      bar.clear();
+      std::fprintf(stderr, "%s epoch %2zu/%zu  loss %.4f  fdr %.3f  val R@20 %.4f  N@20 %.4f  (%.1f s)\n", tag.c_str(),
+                   epoch, o.epochs, log.loss, log.fdr, log.val_recall20, log.val_ndcg20, log.seconds);
+    }
     if (log.val_recall20 > best) {
       best = log.val_recall20;
       best_model = model;
@@ -559,6 +611,17 @@ int self_check() {
   return rc;
 }
 
+// --profile: one line per run, seconds per epoch by phase (mean over the run's epochs).
+void print_profile(const run_result& r, std::size_t epochs) {
+  double total = 0;
+  for (double x : r.profile.seconds) total += x;
+  std::printf("profile [%s seed %zu], s per epoch:", r.variant.c_str(), r.seed);
+  for (int ph = 0; ph < phase_times::count; ++ph)
+    std::printf(" %s %.3f", phase_times::names[ph], r.profile.seconds[ph] / double(epochs));
+  std::printf(" | epoch %.3f\n", total / double(epochs));
+  std::fflush(stdout);
+}
+
 double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
 // Sample standard deviation (n - 1); 0 for a single seed.
 double std_of(const std::vector<double>& v) {
@@ -579,6 +642,10 @@ struct metric_def {
 int main(int argc, char** argv) {
   const options o = parse(argc, argv);
   if (o.self_check) return self_check();
+  // Eigen's own parallel products synchronise their threads by spinning: on a shared 2-core
+  // machine one descheduled thread stalls the other (a 40 s epoch instead of 4 s, measured on
+  // the TikTok-shaped set). Products run single-threaded; the evaluation parallelises over tiles.
+  Eigen::setNbThreads(1);
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
 
@@ -612,8 +679,15 @@ int main(int argc, char** argv) {
 
   make_dirs(o.out_dir);
   std::vector<run_result> runs;
+  progress_line bar;
+  bar.on = ::isatty(::fileno(stderr)) != 0;
+  bar.total_epochs = o.variants.size() * o.seeds * o.epochs;
   for (const auto& v : o.variants)
-    for (std::size_t s = 0; s < o.seeds; ++s) runs.push_back(train_one(ds, X, o, v, o.seed0 + s));
+    for (std::size_t s = 0; s < o.seeds; ++s) {
+      runs.push_back(train_one(ds, X, o, v, o.seed0 + s, bar));
+      if (o.profile) print_profile(runs.back(), o.epochs);
+    }
+  bar.clear();
 
   // Metrics written per run and summarised over seeds. Subsets at K = 20, shares of held-out pairs.
   std::vector<metric_def> metrics{

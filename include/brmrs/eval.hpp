@@ -41,6 +41,11 @@
 // Cost: per user, one score_user call, then O(S * n_items) to mask and O(S * |H(u)| * n_items)
 // to rank (each held-out item is compared with every candidate: exact for either tie rule, no
 // sort). Memory O(threads * S * n_items) scratch + O(n_users) per-user results.
+// evaluate_ranking_blocked computes the same report (bitwise) from scores supplied for a tile of
+// users at once (score_block), so a host fills the tile with one matrix product per scorer and
+// the ranking reads it from cache: O(threads * block_users * S * n_items) scratch, allocated
+// once per thread. brmrs_train's full-ranking evaluation of a TikTok-sized set (7 443 users x
+// 6 710 items) uses it (docs/performance.md, "Training epoch").
 // Threads: with OpenMP and options.parallel, users are split over threads (schedule(static)),
 // so score_user must be safe to call concurrently for different users. Per-user results are
 // stored, then summed in user order: the report is bitwise identical for any thread count.
@@ -164,8 +169,8 @@ namespace detail {
 inline double discount(std::size_t rank) { return 1.0 / std::log2(double(rank) + 1.0); }
 
 template <class Id>
-void check_eval_stores(const interactions<Id>& held_out, const std::vector<const interactions<Id>*>& excluded) {
-  constexpr const char* fn = "brmrs::evaluate_ranking";
+void check_eval_stores(const interactions<Id>& held_out, const std::vector<const interactions<Id>*>& excluded,
+                       const char* fn = "brmrs::evaluate_ranking") {
   for (std::size_t e = 0; e < excluded.size(); ++e) {
     if (excluded[e] == nullptr) throw_invalid_argument(fn, ": excluded[", e, "] is null");
     if (excluded[e]->n_users() != held_out.n_users() || excluded[e]->n_items() != held_out.n_items())
@@ -186,6 +191,135 @@ void check_eval_stores(const interactions<Id>& held_out, const std::vector<const
 
 }  // namespace detail
 
+namespace detail {
+
+// Validation shared by both entry points (see the header comment for what is rejected).
+template <class Id>
+void check_eval_call(const char* fn, std::size_t n_scorers, const interactions<Id>& held_out,
+                     const std::vector<const interactions<Id>*>& excluded, const ranking_options& options) {
+  if (n_scorers < 2 || n_scorers > 16)
+    throw_invalid_argument(fn, ": n_scorers = ", n_scorers,
+                           " must be in [2, 16] (M >= 1 modalities and the fused scorer last)");
+  if (options.ks.empty()) throw_invalid_argument(fn, ": options.ks is empty");
+  for (std::size_t k = 0; k < options.ks.size(); ++k)
+    if (options.ks[k] == 0) throw_invalid_argument(fn, ": options.ks[", k, "] = 0 must be >= 1");
+  check_eval_stores(held_out, excluded, fn);
+}
+
+// Per evaluated user (index e into users, the users with >= 1 held-out item in id order): recall
+// and ndcg per (scorer, k), the hit mask of each held-out pair per k (pairs in CSR order of
+// held_out), the first non-finite score (bad_item = n_items when none) and what the host threw.
+template <class T, class Id>
+struct eval_state {
+  const interactions<Id>& held;
+  const std::vector<const interactions<Id>*>& excluded;
+  const ranking_options& opt;
+  std::size_t S, nk, n_items;
+  std::vector<std::size_t> users, pair_offset, bad_scorer, bad_item;
+  std::vector<double> recall, ndcg;
+  std::vector<std::uint32_t> pair_mask;
+  std::vector<T> bad_value;
+  std::vector<std::exception_ptr> error;
+
+  eval_state(std::size_t S_, const interactions<Id>& h, const std::vector<const interactions<Id>*>& ex,
+             const ranking_options& o)
+      : held(h), excluded(ex), opt(o), S(S_), nk(o.ks.size()), n_items(h.n_items()) {
+    for (std::size_t u = 0; u < h.n_users(); ++u)
+      if (h.degree(u) > 0) users.push_back(u);
+    const std::size_t n = users.size();
+    pair_offset.assign(n + 1, 0);
+    for (std::size_t e = 0; e < n; ++e) pair_offset[e + 1] = pair_offset[e] + h.degree(users[e]);
+    recall.assign(n * S * nk, 0.0);
+    ndcg.assign(n * S * nk, 0.0);
+    pair_mask.assign(pair_offset[n] * nk, 0);
+    bad_scorer.assign(n, 0);
+    bad_item.assign(n, n_items);
+    bad_value.assign(n, T(0));
+    error.resize(n);
+  }
+
+  // Ranks user e's held-out items under scores (S x n_items, any row stride) and stores the
+  // user's results. mask (n_items zeros) and ranks are the calling thread's scratch; mask is
+  // left all zeros again.
+  void rank_user(std::size_t e, matrix_view<const T> scores, std::vector<unsigned char>& mask,
+                 std::vector<std::size_t>& ranks) {
+    for (std::size_t s = 0; s < S; ++s)
+      for (std::size_t j = 0; j < n_items; ++j)
+        if (!std::isfinite(scores(s, j))) {
+          bad_scorer[e] = s;
+          bad_item[e] = j;
+          bad_value[e] = scores(s, j);
+          return;
+        }
+    const std::size_t u = users[e];
+    for (const auto* ex : excluded)
+      for (const Id i : ex->items_of(u)) mask[static_cast<std::size_t>(i)] = 1;
+    const auto items = held.items_of(u);
+    const std::size_t h = items.size();
+    ranks.assign(S * h, 0);
+    for (std::size_t s = 0; s < S; ++s)
+      for (std::size_t p = 0; p < h; ++p)
+        ranks[s * h + p] = rank_of_item(scores.row_view(s), static_cast<std::size_t>(items[p]),
+                                        vector_view<const unsigned char>(mask.data(), n_items), opt.ties);
+    for (std::size_t k = 0; k < nk; ++k) {
+      const std::size_t K = opt.ks[k];
+      double idcg = 0.0;
+      for (std::size_t r = 1; r <= std::min(h, K); ++r) idcg += discount(r);
+      for (std::size_t s = 0; s < S; ++s) {
+        std::size_t hits = 0;
+        double dcg = 0.0;
+        for (std::size_t p = 0; p < h; ++p) {
+          const std::size_t r = ranks[s * h + p];
+          if (r <= K) {
+            ++hits;
+            dcg += discount(r);
+            pair_mask[(pair_offset[e] + p) * nk + k] |= (1u << s);
+          }
+        }
+        recall[(e * S + s) * nk + k] = double(hits) / double(h);
+        ndcg[(e * S + s) * nk + k] = dcg / idcg;
+      }
+    }
+    for (const auto* ex : excluded)
+      for (const Id i : ex->items_of(u)) mask[static_cast<std::size_t>(i)] = 0;
+  }
+
+  // Rethrows the lowest user's error (host exception or non-finite score), then sums the
+  // per-user results in user order: the report does not depend on threads or tiling.
+  ranking_report report(const char* fn) const {
+    const std::size_t n = users.size(), n_patterns = std::size_t(1) << S;
+    for (std::size_t e = 0; e < n; ++e) {
+      if (error[e]) std::rethrow_exception(error[e]);
+      if (bad_item[e] != n_items)
+        throw_invalid_argument(fn, ": score of user ", users[e], ", scorer ", bad_scorer[e], ", item ",
+                               bad_item[e], " = ", bad_value[e], " is not finite");
+    }
+    ranking_report rep;
+    rep.ks = opt.ks;
+    rep.n_scorers = S;
+    rep.users = n;
+    rep.pairs = pair_offset[n];
+    rep.recall.assign(S * nk, 0.0);
+    rep.ndcg.assign(S * nk, 0.0);
+    rep.pattern_counts.assign(nk * n_patterns, 0);
+    for (std::size_t e = 0; e < n; ++e)
+      for (std::size_t i = 0; i < S * nk; ++i) {
+        rep.recall[i] += recall[e * S * nk + i];
+        rep.ndcg[i] += ndcg[e * S * nk + i];
+      }
+    if (n > 0)
+      for (std::size_t i = 0; i < S * nk; ++i) {
+        rep.recall[i] /= double(n);
+        rep.ndcg[i] /= double(n);
+      }
+    for (std::size_t p = 0; p < rep.pairs; ++p)
+      for (std::size_t k = 0; k < nk; ++k) ++rep.pattern_counts[k * n_patterns + pair_mask[p * nk + k]];
+    return rep;
+  }
+};
+
+}  // namespace detail
+
 // Ranks every held-out pair of `held_out` under each of n_scorers scorers, excluding the items
 // of every store in `excluded`, and returns Recall@K, NDCG@K and the hit patterns (see the
 // header comment). score_user(u, scores) is called once per user with >= 1 held-out item and
@@ -196,40 +330,15 @@ ranking_report evaluate_ranking(std::size_t n_scorers, const interactions<Id>& h
                                 const std::vector<const interactions<Id>*>& excluded, ScoreFn&& score_user,
                                 const ranking_options& options = {}) {
   constexpr const char* fn = "brmrs::evaluate_ranking";
-  if (n_scorers < 2 || n_scorers > 16)
-    detail::throw_invalid_argument(fn, ": n_scorers = ", n_scorers,
-                                   " must be in [2, 16] (M >= 1 modalities and the fused scorer last)");
-  if (options.ks.empty()) detail::throw_invalid_argument(fn, ": options.ks is empty");
-  for (std::size_t k = 0; k < options.ks.size(); ++k)
-    if (options.ks[k] == 0) detail::throw_invalid_argument(fn, ": options.ks[", k, "] = 0 must be >= 1");
-  detail::check_eval_stores(held_out, excluded);
-
-  const std::size_t n_users = held_out.n_users(), n_items = held_out.n_items();
-  const std::size_t S = n_scorers, nk = options.ks.size();
-  const std::size_t n_patterns = std::size_t(1) << S;
-
-  std::vector<std::size_t> eval_users;
-  for (std::size_t u = 0; u < n_users; ++u)
-    if (held_out.degree(u) > 0) eval_users.push_back(u);
-  const std::size_t n_eval = eval_users.size();
-
-  // Per evaluated user: recall and ndcg per (scorer, k) and the hit mask of each held-out pair
-  // per k (pairs laid out in CSR order of held_out).
-  std::vector<double> user_recall(n_eval * S * nk), user_ndcg(n_eval * S * nk);
-  std::vector<std::size_t> pair_offset(n_eval + 1, 0);
-  for (std::size_t e = 0; e < n_eval; ++e) pair_offset[e + 1] = pair_offset[e] + held_out.degree(eval_users[e]);
-  std::vector<std::uint32_t> pair_mask(pair_offset[n_eval] * nk, 0);
-  // First non-finite score per user: scorer, item (n_items when none).
-  std::vector<std::size_t> bad_scorer(n_eval, 0), bad_item(n_eval, n_items);
-  std::vector<T> bad_value(n_eval, T(0));
-
-  const long long n_eval_ll = static_cast<long long>(n_eval);
+  detail::check_eval_call(fn, n_scorers, held_out, excluded, options);
+  detail::eval_state<T, Id> st(n_scorers, held_out, excluded, options);
+  const std::size_t S = n_scorers, n_items = held_out.n_items();
+  const long long n_eval = static_cast<long long>(st.users.size());
   const bool par = options.parallel;
   (void)par;
   // An exception must not leave an OpenMP region (that would call std::terminate): what the
   // host's scorer (or an allocation) throws is kept per user and rethrown after the region,
   // the lowest user first, so the error does not depend on the thread count.
-  std::vector<std::exception_ptr> user_error(n_eval);
   std::exception_ptr scratch_error;
 #if BRMRS_HAS_OPENMP
 #pragma omp parallel if (par)
@@ -252,91 +361,89 @@ ranking_report evaluate_ranking(std::size_t n_scorers, const interactions<Id>& h
 #if BRMRS_HAS_OPENMP
 #pragma omp for schedule(static)
 #endif
-    for (long long ei = 0; ei < n_eval_ll; ++ei) {
+    for (long long ei = 0; ei < n_eval; ++ei) {
       if (!ready) continue;
       const std::size_t e = static_cast<std::size_t>(ei);
-      const std::size_t u = eval_users[e];
       try {
-        score_user(u, matrix_view<T>(scores.data(), S, n_items));
+        score_user(st.users[e], matrix_view<T>(scores.data(), S, n_items));
+        st.rank_user(e, matrix_view<const T>(scores.data(), S, n_items), mask, ranks);
       } catch (...) {
-        user_error[e] = std::current_exception();
+        st.error[e] = std::current_exception();
+      }
+    }
+  }
+  if (scratch_error) std::rethrow_exception(scratch_error);
+  return st.report(fn);
+}
+
+// The same report as evaluate_ranking (bitwise: the same per-user ranking, summed in the same
+// order), with the scores supplied a tile of users at a time, so the host can fill a tile by one
+// matrix product per scorer (users x d times d x n_items) and the ranking reads it while it is
+// still in cache. score_block(users, tile) is called for consecutive runs of up to block_users
+// users with >= 1 held-out item (users: vector_view<const std::size_t>, ascending ids) and must
+// fill tile (a matrix_view<T> of n_scorers * users.size() rows x n_items, rows contiguous): row
+// s * users.size() + r = scorer s for users[r], the fused scorer last. Tiles are dealt to
+// threads dynamically; each thread holds one tile of scratch (block_users * n_scorers * n_items
+// values) for the whole call, nothing is allocated per user. block_users = 0 picks 64.
+// Errors are as evaluate_ranking's; what score_block throws is reported for the tile's first
+// user.
+template <class T, class Id, class ScoreBlockFn>
+ranking_report evaluate_ranking_blocked(std::size_t n_scorers, const interactions<Id>& held_out,
+                                        const std::vector<const interactions<Id>*>& excluded,
+                                        ScoreBlockFn&& score_block, const ranking_options& options = {},
+                                        std::size_t block_users = 0) {
+  constexpr const char* fn = "brmrs::evaluate_ranking_blocked";
+  detail::check_eval_call(fn, n_scorers, held_out, excluded, options);
+  detail::eval_state<T, Id> st(n_scorers, held_out, excluded, options);
+  const std::size_t S = n_scorers, n_items = held_out.n_items(), n_eval = st.users.size();
+  const std::size_t bu = block_users == 0 ? 64 : block_users;
+  const long long n_tiles = static_cast<long long>((n_eval + bu - 1) / bu);
+  const bool par = options.parallel;
+  (void)par;
+  std::exception_ptr scratch_error;
+#if BRMRS_HAS_OPENMP
+#pragma omp parallel if (par)
+#endif
+  {
+    std::vector<T> tile;
+    std::vector<unsigned char> mask;
+    std::vector<std::size_t> ranks;
+    bool ready = true;
+    try {
+      tile.resize(std::min(bu, n_eval) * S * n_items);
+      mask.assign(n_items, 0);
+    } catch (...) {
+      ready = false;
+#if BRMRS_HAS_OPENMP
+#pragma omp critical(brmrs_eval_scratch_error)
+#endif
+      if (!scratch_error) scratch_error = std::current_exception();
+    }
+#if BRMRS_HAS_OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+    for (long long t = 0; t < n_tiles; ++t) {
+      if (!ready) continue;
+      const std::size_t e0 = static_cast<std::size_t>(t) * bu, n = std::min(bu, n_eval - e0);
+      try {
+        score_block(vector_view<const std::size_t>(st.users.data() + e0, n),
+                    matrix_view<T>(tile.data(), S * n, n_items));
+      } catch (...) {
+        st.error[e0] = std::current_exception();
         continue;
       }
-      bool finite = true;
-      for (std::size_t s = 0; s < S && finite; ++s)
-        for (std::size_t j = 0; j < n_items; ++j)
-          if (!std::isfinite(scores[s * n_items + j])) {
-            bad_scorer[e] = s;
-            bad_item[e] = j;
-            bad_value[e] = scores[s * n_items + j];
-            finite = false;
-            break;
-          }
-      if (!finite) continue;
-      for (const auto* ex : excluded)
-        for (const Id i : ex->items_of(u)) mask[static_cast<std::size_t>(i)] = 1;
-      const auto items = held_out.items_of(u);
-      const std::size_t h = items.size();
-      ranks.assign(S * h, 0);
-      for (std::size_t s = 0; s < S; ++s) {
-        const vector_view<const T> row(scores.data() + s * n_items, n_items);
-        for (std::size_t p = 0; p < h; ++p)
-          ranks[s * h + p] = rank_of_item(row, static_cast<std::size_t>(items[p]),
-                                          vector_view<const unsigned char>(mask.data(), n_items), options.ties);
-      }
-      for (std::size_t k = 0; k < nk; ++k) {
-        const std::size_t K = options.ks[k];
-        double idcg = 0.0;
-        for (std::size_t r = 1; r <= std::min(h, K); ++r) idcg += detail::discount(r);
-        for (std::size_t s = 0; s < S; ++s) {
-          std::size_t hits = 0;
-          double dcg = 0.0;
-          for (std::size_t p = 0; p < h; ++p) {
-            const std::size_t r = ranks[s * h + p];
-            if (r <= K) {
-              ++hits;
-              dcg += detail::discount(r);
-              pair_mask[(pair_offset[e] + p) * nk + k] |= (1u << s);
-            }
-          }
-          user_recall[(e * S + s) * nk + k] = double(hits) / double(h);
-          user_ndcg[(e * S + s) * nk + k] = dcg / idcg;
+      for (std::size_t r = 0; r < n; ++r) {
+        try {
+          st.rank_user(e0 + r, matrix_view<const T>(tile.data() + r * n_items, S, n_items, n * n_items), mask,
+                       ranks);
+        } catch (...) {
+          st.error[e0 + r] = std::current_exception();
         }
       }
-      for (const auto* ex : excluded)
-        for (const Id i : ex->items_of(u)) mask[static_cast<std::size_t>(i)] = 0;
     }
   }
-
   if (scratch_error) std::rethrow_exception(scratch_error);
-  for (std::size_t e = 0; e < n_eval; ++e) {
-    if (user_error[e]) std::rethrow_exception(user_error[e]);
-    if (bad_item[e] != n_items)
-      detail::throw_invalid_argument(fn, ": score of user ", eval_users[e], ", scorer ", bad_scorer[e],
-                                     ", item ", bad_item[e], " = ", bad_value[e], " is not finite");
-  }
-
-  ranking_report rep;
-  rep.ks = options.ks;
-  rep.n_scorers = S;
-  rep.users = n_eval;
-  rep.pairs = pair_offset[n_eval];
-  rep.recall.assign(S * nk, 0.0);
-  rep.ndcg.assign(S * nk, 0.0);
-  rep.pattern_counts.assign(nk * n_patterns, 0);
-  for (std::size_t e = 0; e < n_eval; ++e)  // fixed (user) order: thread-count independent
-    for (std::size_t i = 0; i < S * nk; ++i) {
-      rep.recall[i] += user_recall[e * S * nk + i];
-      rep.ndcg[i] += user_ndcg[e * S * nk + i];
-    }
-  if (n_eval > 0)
-    for (std::size_t i = 0; i < S * nk; ++i) {
-      rep.recall[i] /= double(n_eval);
-      rep.ndcg[i] /= double(n_eval);
-    }
-  for (std::size_t p = 0; p < rep.pairs; ++p)
-    for (std::size_t k = 0; k < nk; ++k) ++rep.pattern_counts[k * n_patterns + pair_mask[p * nk + k]];
-  return rep;
+  return st.report(fn);
 }
 
 BRMRS_END_NAMESPACE
