@@ -11,7 +11,11 @@ Model (per modality m = text, audio; d-dimensional everything):
     h^m  <- S_m h^m  with --item-graph knn        (FREEDOM-style: one hop over a frozen kNN
                                                    item-item graph built on the raw features)
     (P^m, Q^m) = LightGCN(A_hat, [E_u ; E_i + h^m])   modality branch m: users and items
-    (P^f, Q^f) = (mean_m P^m, mean_m Q^m)              fused representation
+    (P^f, Q^f) = ([P^1 | ... | P^M], [Q^1 | ... | Q^M])  fused representation (--fusion concat:
+                                                   s_f = sum_m s_m, as MMGCN-style hosts score)
+    (P^f, Q^f) = (mean_m P^m, mean_m Q^m)              --fusion mean: the fused margin is then about
+                                                   the mean branch margin, below the best one, so
+                                                   the synergy term cannot be met (docs/host.md)
     s_m(u, i) = <P^m_u, Q^m_i>,   s_f(u, i) = <P^f_u, Q^f_i>
 A_hat = D^-1/2 A D^-1/2 of the user-item training graph; LightGCN(A_hat, X) is the mean of
 X, A_hat X, ..., A_hat^L X. The id tables E_u, E_i are shared by the branches; by linearity the
@@ -137,8 +141,11 @@ def lightgcn(adj, x, layers):
 
 # ---------------------------------------------------------------------------------------- model
 class MultimodalLightGCN(torch.nn.Module):
-    def __init__(self, n_users, n_items, feats, d, layers, adj, item_graphs=None, seed=0):
+    def __init__(self, n_users, n_items, feats, d, layers, adj, item_graphs=None, seed=0, fusion="concat"):
         super().__init__()
+        if fusion not in ("concat", "mean"):
+            raise ValueError(f"fusion = {fusion!r} is not 'concat' or 'mean'")
+        self.fusion = fusion
         g = torch.Generator().manual_seed(seed)
         self.n_users, self.n_items, self.layers, self.adj = n_users, n_items, layers, adj
         self.feats, self.item_graphs = feats, item_graphs
@@ -168,7 +175,9 @@ class MultimodalLightGCN(torch.nn.Module):
             zm = ident + z[:, (m + 1) * d:(m + 2) * d]
             P.append(zm[:nu])
             Q.append(zm[nu:])
-        return P, Q, torch.stack(P).mean(0), torch.stack(Q).mean(0)
+        if self.fusion == "mean":
+            return P, Q, torch.stack(P).mean(0), torch.stack(Q).mean(0)
+        return P, Q, torch.cat(P, 1), torch.cat(Q, 1)
 
 
 # ----------------------------------------------------------------------------------- evaluation
@@ -322,7 +331,8 @@ def train(args):
     tu, ti = split[0]
     adj = to_csr(bipartite_adjacency(n_users, n_items, tu, ti))
     graphs = [to_csr(knn_item_graph(x, args.knn)) for x in feats] if args.item_graph == "knn" else None
-    model = MultimodalLightGCN(n_users, n_items, feats, args.dim, args.layers, adj, graphs, seed=args.seed)
+    model = MultimodalLightGCN(n_users, n_items, feats, args.dim, args.layers, adj, graphs, seed=args.seed,
+                               fusion=args.fusion)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     train_pairs = torch.from_numpy(np.stack([tu, ti], 1))
     kw = dict(lambda_h=args.lambda_h, lambda_s=args.lambda_s, theta=args.theta)
@@ -400,6 +410,7 @@ def parse_args(argv=None):
                    help="sampler and BRMRSLoss from the package, or the plain-PyTorch stand-ins")
     p.add_argument("--item-graph", choices=("none", "knn"), default="none")
     p.add_argument("--knn", type=int, default=10)
+    p.add_argument("--fusion", choices=("concat", "mean"), default="concat")
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--lr", type=float, default=1e-3)
