@@ -51,7 +51,7 @@
 // stored, then summed in user order: the report is bitwise identical for any thread count.
 //
 // Throws brmrs::invalid_argument (naming the argument, position and value) when: n_scorers is
-// not in [2, 16]; options.ks is empty or holds a 0; an excluded store's n_users / n_items
+// not in [2, 16]; options.ties is not a tie_rule; options.ks is empty or holds a 0; an excluded store's n_users / n_items
 // differ from held_out's; a held-out pair (u, i) is also in an excluded store (its rank among
 // "items outside the excluded set" would be undefined); a score is not finite (the message
 // names user, scorer, item and value; the first such user in id order is reported). Validation
@@ -200,6 +200,8 @@ void check_eval_call(const char* fn, std::size_t n_scorers, const interactions<I
   if (n_scorers < 2 || n_scorers > 16)
     throw_invalid_argument(fn, ": n_scorers = ", n_scorers,
                            " must be in [2, 16] (M >= 1 modalities and the fused scorer last)");
+  if (options.ties != tie_rule::lowest_id_first && options.ties != tie_rule::pessimistic)
+    throw_invalid_argument(fn, ": options.ties = ", static_cast<int>(options.ties), " is not a tie_rule");
   if (options.ks.empty()) throw_invalid_argument(fn, ": options.ks is empty");
   for (std::size_t k = 0; k < options.ks.size(); ++k)
     if (options.ks[k] == 0) throw_invalid_argument(fn, ": options.ks[", k, "] = 0 must be >= 1");

@@ -40,7 +40,7 @@
 //
 // Preconditions, all checked before the first write (brmrs::invalid_argument names the argument,
 // position and value; on throw, pools and negatives are unchanged):
-//   users[b] in [0, observed.n_users()); pools is users.size() x K with 1 <= K < 2^32 and a
+//   source is pool_member or complement; users[b] in [0, observed.n_users()); pools is users.size() x K with 1 <= K < 2^32 and a
 //   non-null pointer; negatives is empty or of size users.size(); every users[b] has at least one
 //   unobserved item (the message names the user id and its position b); example_offset + B <=
 //   2^32 (the Philox counter holds the example index in 32 bits); outputs overlap neither each
@@ -83,6 +83,8 @@ void sample_pools(const interactions<Id>& observed, detail::nondeduced_t<vector_
   // --- validation: everything before the first write --------------------------------------
   if (users.data() == nullptr && B != 0)
     detail::throw_invalid_argument(fn, ": users.data is null for size ", B);
+  if (source != negative_source::pool_member && source != negative_source::complement)
+    detail::throw_invalid_argument(fn, ": source = ", static_cast<int>(source), " is not a negative_source");
   if (K == 0) detail::throw_invalid_argument(fn, ": pools has K = pools.cols() = 0 columns, expected K >= 1");
   if (static_cast<std::uint64_t>(K) >= (std::uint64_t(1) << 32))
     detail::throw_invalid_argument(fn, ": pools has K = ", K, " columns, expected K < 2^32");

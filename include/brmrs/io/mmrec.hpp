@@ -6,7 +6,8 @@
 //   x_label          optional: 0 = train, 1 = validation, 2 = test; without it every row is train
 //   rating, timestamp optional: must be present on each line (non-empty) but are not interpreted
 // A trailing '\r' on any line (Windows line ends), a UTF-8 byte-order mark and blank lines at the
-// very end of the file are tolerated. Anything else is an error: a missing userID or itemID
+// very end of the file are tolerated (from the first blank line on, the file may hold only '\r'
+// and '\n'). A minus sign is negative even on zero ("-0" is refused). Anything else is an error: a missing userID or itemID
 // column, an unknown or repeated column name, a line with the wrong number of fields, an empty
 // field, an id that is not a plain decimal integer, negative or too large, an x_label outside
 // {0, 1, 2}, a blank line before the end. Each error is a brmrs::invalid_argument whose message
@@ -66,7 +67,8 @@ inline std::int64_t mmrec_parse_id(const mmrec_parse_context& ctx, std::string_v
   if (res.ec == std::errc::result_out_of_range) ctx.fail(column, " = \"", field, "\" is too large");
   if (res.ec != std::errc() || res.ptr != field.data() + field.size())
     ctx.fail(column, " = \"", field, "\" is not an integer");
-  if (value < 0) ctx.fail(column, " = ", value, " is negative");
+  // A minus sign makes an id negative even when the digits are zero ("-0" is not a plain id).
+  if (value < 0 || field[0] == '-') ctx.fail(column, " = ", field, " is negative");
   if (value > max) ctx.fail(column, " = ", value, " is larger than ", max);
   return value;
 }

@@ -1,6 +1,7 @@
 // brmrs/io/npy.hpp — reads a NumPy .npy file of item features into a row-major matrix.
 //
 //   npy_matrix<T> read_npy<T>(path)        the whole array, converted to T (float or double)
+//   npy_matrix<T> read_npy<T>(stream, what) the same from a stream (`what` names it in messages)
 //   npy_header    read_npy_header(stream, what)   the parsed header only
 //   double        half_to_double(bits)     IEEE 754 binary16 -> double, exact
 //
@@ -17,6 +18,8 @@
 // dtypes, objects: the message lists the accepted ones), 0-D or > 2-D shapes, and a data section
 // shorter than rows * cols elements. Also refused on a big-endian host, where these little-endian
 // bytes would need swapping (brmrs does not target one).
+// Memory follows the bytes actually present: a header claiming more data than the file holds is
+// refused ("data is truncated") after reading what is there, never by allocating the claim.
 // Cost: one pass over the file, O(rows * cols) time and memory. The row-major data of Fortran-order
 // files is transposed through one extra buffer.
 // Guarantee: on throw nothing is returned (no partial matrix).
@@ -28,6 +31,7 @@
 #include <cstring>
 #include <fstream>
 #include <istream>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -180,22 +184,31 @@ inline npy_header read_npy_header(std::istream& in, const std::string& what) {
     detail::throw_invalid_argument(fn, ": ", what, ": shape is not a tuple: ", dict.substr(p, 20));
   const std::size_t close = dict.find(')', p);
   if (close == std::string::npos) detail::throw_invalid_argument(fn, ": ", what, ": unterminated shape in header ", dict);
+  // Python tuple syntax: integers separated by commas, a trailing comma allowed ("(n,)").
   std::vector<std::size_t> dims;
+  const std::string shape_text = dict.substr(p, close - p + 1);
   std::size_t i = p + 1;
+  auto skip_blanks = [&] {
+    while (i < close && dict[i] == ' ') ++i;
+  };
+  skip_blanks();
   while (i < close) {
-    while (i < close && (dict[i] == ' ' || dict[i] == ',')) ++i;
-    if (i >= close) break;
     if (dict[i] < '0' || dict[i] > '9')
-      detail::throw_invalid_argument(fn, ": ", what, ": shape ", dict.substr(p, close - p + 1), " is not a tuple of integers");
+      detail::throw_invalid_argument(fn, ": ", what, ": shape ", shape_text, " is not a tuple of integers");
     std::size_t v = 0;
     while (i < close && dict[i] >= '0' && dict[i] <= '9') {
       v = v * 10 + std::size_t(dict[i] - '0');
       if (v > (std::size_t(1) << 40))
-        detail::throw_invalid_argument(fn, ": ", what, ": shape ", dict.substr(p, close - p + 1), " is implausibly large");
+        detail::throw_invalid_argument(fn, ": ", what, ": shape ", shape_text, " is implausibly large");
       ++i;
     }
-    while (i < close && (dict[i] == 'L' || dict[i] == ' ')) ++i;  // Python 2 long suffix
+    if (i < close && dict[i] == 'L') ++i;  // Python 2 long suffix
     dims.push_back(v);
+    skip_blanks();
+    if (i < close && dict[i] != ',')
+      detail::throw_invalid_argument(fn, ": ", what, ": shape ", shape_text, " is not a tuple of integers");
+    if (i < close) ++i;  // the comma
+    skip_blanks();
   }
   if (dims.size() == 1) {
     h.ndim = 1;
@@ -212,20 +225,33 @@ inline npy_header read_npy_header(std::istream& in, const std::string& what) {
   return h;
 }
 
-// Reads the whole array at `path`, converted to T (float or double).
+// Reads the whole array from `in` (positioned at the magic string), converted to T (float or
+// double); `path` names the source in error messages.
 template <class T = float>
-npy_matrix<T> read_npy(const std::string& path) {
+npy_matrix<T> read_npy(std::istream& in, const std::string& path) {
   static_assert(std::is_floating_point_v<T>, "read_npy reads into float or double");
   constexpr const char* fn = "brmrs::read_npy";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) detail::throw_invalid_argument(fn, ": path = \"", path, "\" cannot be opened");
   const npy_header h = read_npy_header(in, path);
-  const std::size_t n = h.rows * h.cols, size = npy_item_size(h.dtype);
-  std::vector<unsigned char> raw(n * size);
-  if (n > 0 && !in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size())))
-    detail::throw_invalid_argument(fn, ": ", path, ": data is truncated: expected ", n, " ", to_string(h.dtype),
-                                   " values (", raw.size(), " bytes) for shape ", h.rows, " x ", h.cols, ", got ",
-                                   in.gcount(), " bytes");
+  const std::size_t size = npy_item_size(h.dtype);
+  // rows * cols * size must not wrap: each dimension is at most 2^40, the product is checked.
+  if (h.cols != 0 && h.rows > std::numeric_limits<std::size_t>::max() / size / h.cols)
+    detail::throw_invalid_argument(fn, ": ", path, ": shape ", h.rows, " x ", h.cols, " of ", to_string(h.dtype),
+                                   " values needs more than 2^64 bytes");
+  const std::size_t n = h.rows * h.cols, bytes = n * size;
+  // Read in chunks, so a header claiming more data than the file holds costs the file's size
+  // in memory, not the claim's, before it is refused.
+  std::vector<unsigned char> raw;
+  constexpr std::size_t chunk = std::size_t(1) << 24;
+  while (raw.size() < bytes) {
+    const std::size_t at = raw.size(), want = bytes - at < chunk ? bytes - at : chunk;
+    raw.resize(at + want);
+    in.read(reinterpret_cast<char*>(raw.data() + at), static_cast<std::streamsize>(want));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (got != want)
+      detail::throw_invalid_argument(fn, ": ", path, ": data is truncated: expected ", n, " ", to_string(h.dtype),
+                                     " values (", bytes, " bytes) for shape ", h.rows, " x ", h.cols, ", got ",
+                                     at + got, " bytes");
+  }
   npy_matrix<T> out;
   out.rows = h.rows;
   out.cols = h.cols;
@@ -250,6 +276,14 @@ npy_matrix<T> read_npy(const std::string& path) {
     out.data[dst] = static_cast<T>(v);
   }
   return out;
+}
+
+// Reads the whole array at `path`, converted to T (float or double).
+template <class T = float>
+npy_matrix<T> read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) detail::throw_invalid_argument("brmrs::read_npy: path = \"", path, "\" cannot be opened");
+  return read_npy<T>(in, path);
 }
 
 BRMRS_END_NAMESPACE

@@ -62,11 +62,16 @@ struct example_loss_lanes {
     for (std::size_t e = 0; e < n; ++e) q[e] = tmp[e];
   }
 
+  // exp(x) for x <= 0. Below -1e4 (where exp is 0 in float and double alike) the argument is
+  // clamped: xsimd 8.1's exp converts x / ln 2 to an integer before its own range select, which
+  // is undefined behaviour once that quotient leaves the integer range (found by fuzz_objective).
+  static V exp_nonpositive(const V& x) noexcept { return xsimd::exp(xsimd::max(x, V(T(-1e4)))); }
+
   // detail::softplus_sigmoid lane by lane: e = exp(-|x|), softplus = max(x, 0) + log1p(e),
   // sigmoid = 1 / (1 + e) for x >= 0, e / (1 + e) otherwise.
   static void softplus_sigmoid(const V& x, V& softplus, V& sigmoid) noexcept {
     const V one(T(1));
-    const V e = xsimd::exp(-xsimd::abs(x));
+    const V e = exp_nonpositive(-xsimd::abs(x));
     softplus = xsimd::max(x, V(T(0))) + xsimd::log1p(e);
     sigmoid = xsimd::select(x >= V(T(0)), one / (one + e), e / (one + e));
   }
@@ -129,7 +134,7 @@ struct example_loss_lanes {
       V best = hard_max;
       V sum = zero;
       if (p.tau > T(0)) {
-        for (int m = 0; m < M; ++m) sum += xsimd::exp((pos[m] - neg[m] - hard_max) / V(p.tau));
+        for (int m = 0; m < M; ++m) sum += exp_nonpositive((pos[m] - neg[m] - hard_max) / V(p.tau));
         // log(sum) as log1p(sum - 1): sum is in [1, M] (M <= 4), where sum - 1 is exact. xsimd
         // 8.1's own log does not compile without optimisation on AVX-512 (its generic code selects
         // between integer batches through an intrinsic GCC then defines as a macro).
@@ -142,7 +147,7 @@ struct example_loss_lanes {
       g_delta_f -= s;
       if (p.mode == synergy_gradient::through_max) {
         for (int m = 0; m < M; ++m) {
-          const V w = p.tau > T(0) ? s * xsimd::exp((pos[m] - neg[m] - hard_max) / V(p.tau)) / sum
+          const V w = p.tau > T(0) ? s * exp_nonpositive((pos[m] - neg[m] - hard_max) / V(p.tau)) / sum
                                    : xsimd::select(arg == V(static_cast<T>(m)), s, zero);
           g_pos[m] += w;
           g_neg[m] -= w;
