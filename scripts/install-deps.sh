@@ -4,7 +4,8 @@
 # run and exits 1 when something is missing.
 #   install-deps.sh demo   the training example (scripts/demo.sh): compiler, CMake, xsimd, Eigen
 #                          (the example's model), gnuplot (its chart); no PyTorch
-#   install-deps.sh test   everything scripts/test.sh builds and runs (the default; same as `all`)
+#   install-deps.sh test   everything scripts/test.sh builds and runs (the default)
+#   install-deps.sh check  test, plus clang-14 and libomp for scripts/fuzz.sh and tsan.sh (= all)
 set -euo pipefail
 purpose=${1:-all}
 demo=(
@@ -22,11 +23,16 @@ test=(
   python3 python3-dev python3-numpy python3-torch libtorch-dev pybind11-dev
   python3-pip python3-setuptools python3-wheel python3-pytest python3-scipy
 )
+# scripts/fuzz.sh (libFuzzer) and scripts/tsan.sh (ThreadSanitizer with LLVM's libomp and Archer).
+check=(
+  "${test[@]}" clang-14 libclang-rt-14-dev libomp-14-dev
+)
 case "$purpose" in
   demo) packages=("${demo[@]}") ;;
-  test | all) packages=("${test[@]}") ;;
+  test) packages=("${test[@]}") ;;
+  check | all) packages=("${check[@]}") ;;
   *)
-    echo "usage: install-deps.sh [demo|test|all]" >&2
+    echo "usage: install-deps.sh [demo|test|check|all]" >&2
     exit 2
     ;;
 esac

@@ -44,7 +44,7 @@ phase_done "Release build"
 # The Python package (python/) compiles one translation unit, on one core: it builds in the
 # background, into a temporary folder, while the Release tests and the sanitizer build use the
 # cores; its pytest suite runs once it is installed.
-pydir=$(mktemp -d) pytests=$PWD/python/tests
+pydir=$(mktemp -d) pytests=$PWD/python/tests host_tests=$PWD/examples/host/test_host.py
 /usr/bin/python3 -m pip install --no-build-isolation --no-deps --no-index --target "$pydir/site" ./python \
   > "$pydir/pip.log" 2>&1 &
 pip_pid=$!
@@ -67,7 +67,8 @@ if ! wait "$pip_pid"; then
 fi
 tail -n 1 "$pydir/pip.log"
 # pytest exits 5 when it collects no test, which fails here like any other non-zero status.
-(cd "$pydir" && PYTHONPATH="$pydir/site" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$pytests")
+(cd "$pydir" && PYTHONPATH="$pydir/site" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$pytests" \
+  "$host_tests")
 rm -rf "$pydir"
 phase_done "Python package (waiting for its build, then its tests)"
 

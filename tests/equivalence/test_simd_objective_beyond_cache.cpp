@@ -2,7 +2,7 @@
 // bytes: every table then counts as beyond the cache, so the objective pipeline takes its other
 // phase-1 path (one pass per example over every modality, pool rows prefetched ahead, cross scores
 // read back from the pool scores) instead of one selection pass per modality
-// (detail/objective_pipeline.hpp, by_modality). Both paths must agree with the scalar backend and
+// (backend/cpu/select_phase.hpp, by_modality). Both paths must agree with the scalar backend and
 // be deterministic.
 // requires: xsimd
 // optional: openmp

@@ -134,7 +134,7 @@ TEST_CASE("bad batches are rejected, naming the argument, position and value", "
 
 TEST_CASE("a bad pool id is named for any thread split, by either CPU backend", "[objective][errors]") {
   // The CPU pipeline checks each example's pool inside its parallel loop, one example ahead of the
-  // one it scores (detail/objective_pipeline.hpp): a bad id in the first, a middle or the last
+  // one it scores (detail/objective_validation.hpp): a bad id in the first, a middle or the last
   // example must be named whichever thread's block it falls in, with every output untouched.
 #if BRMRS_HAS_OPENMP
   const int before = omp_get_max_threads();
