@@ -4,7 +4,7 @@
 // io/mmrec.hpp (below) says whether the text is valid and what it holds; the reader must agree:
 // the same splits, the same distinct pairs, the same row counts and id spaces when valid, and
 // brmrs::invalid_argument when not. (Valid files whose largest id is above 2^20 are skipped:
-// the reader then allocates O(largest id) row pointers by design, tested in test_scale.)
+// the reader then allocates O(largest id) row pointers by design.)
 #include <brmrs/io/mmrec.hpp>
 
 #include <cstdint>
