@@ -211,6 +211,29 @@ void check_eval_call(const char* fn, std::size_t n_scorers, const interactions<I
 // Per evaluated user (index e into users, the users with >= 1 held-out item in id order): recall
 // and ndcg per (scorer, k), the hit mask of each held-out pair per k (pairs in CSR order of
 // held_out), the first non-finite score (bad_item = n_items when none) and what the host threw.
+// Per-thread scratch of the ranking loops: the scores (one user's or a tile's) and the exclusion
+// mask. An allocation failure must not leave the OpenMP region: the first one is kept in
+// first_error (rethrown after the region) and the thread does no work.
+template <class T>
+struct eval_scratch {
+  std::vector<T> scores;
+  std::vector<unsigned char> mask;
+  std::vector<std::size_t> ranks;
+  bool ready = true;
+  eval_scratch(std::size_t n_scores, std::size_t n_items, std::exception_ptr& first_error) {
+    try {
+      scores.resize(n_scores);
+      mask.assign(n_items, 0);
+    } catch (...) {
+      ready = false;
+#if BRMRS_HAS_OPENMP
+#pragma omp critical(brmrs_eval_scratch_error)
+#endif
+      if (!first_error) first_error = std::current_exception();
+    }
+  }
+};
+
 template <class T, class Id>
 struct eval_state {
   const interactions<Id>& held;
@@ -346,29 +369,16 @@ ranking_report evaluate_ranking(std::size_t n_scorers, const interactions<Id>& h
 #pragma omp parallel if (par)
 #endif
   {
-    std::vector<T> scores;
-    std::vector<unsigned char> mask;
-    std::vector<std::size_t> ranks;
-    bool ready = true;
-    try {
-      scores.resize(S * n_items);
-      mask.assign(n_items, 0);
-    } catch (...) {
-      ready = false;
-#if BRMRS_HAS_OPENMP
-#pragma omp critical(brmrs_eval_scratch_error)
-#endif
-      if (!scratch_error) scratch_error = std::current_exception();
-    }
+    detail::eval_scratch<T> sc(S * n_items, n_items, scratch_error);
 #if BRMRS_HAS_OPENMP
 #pragma omp for schedule(static)
 #endif
     for (long long ei = 0; ei < n_eval; ++ei) {
-      if (!ready) continue;
+      if (!sc.ready) continue;
       const std::size_t e = static_cast<std::size_t>(ei);
       try {
-        score_user(st.users[e], matrix_view<T>(scores.data(), S, n_items));
-        st.rank_user(e, matrix_view<const T>(scores.data(), S, n_items), mask, ranks);
+        score_user(st.users[e], matrix_view<T>(sc.scores.data(), S, n_items));
+        st.rank_user(e, matrix_view<const T>(sc.scores.data(), S, n_items), sc.mask, sc.ranks);
       } catch (...) {
         st.error[e] = std::current_exception();
       }
@@ -407,37 +417,24 @@ ranking_report evaluate_ranking_blocked(std::size_t n_scorers, const interaction
 #pragma omp parallel if (par)
 #endif
   {
-    std::vector<T> tile;
-    std::vector<unsigned char> mask;
-    std::vector<std::size_t> ranks;
-    bool ready = true;
-    try {
-      tile.resize(std::min(bu, n_eval) * S * n_items);
-      mask.assign(n_items, 0);
-    } catch (...) {
-      ready = false;
-#if BRMRS_HAS_OPENMP
-#pragma omp critical(brmrs_eval_scratch_error)
-#endif
-      if (!scratch_error) scratch_error = std::current_exception();
-    }
+    detail::eval_scratch<T> sc(std::min(bu, n_eval) * S * n_items, n_items, scratch_error);
 #if BRMRS_HAS_OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
     for (long long t = 0; t < n_tiles; ++t) {
-      if (!ready) continue;
+      if (!sc.ready) continue;
       const std::size_t e0 = static_cast<std::size_t>(t) * bu, n = std::min(bu, n_eval - e0);
       try {
         score_block(vector_view<const std::size_t>(st.users.data() + e0, n),
-                    matrix_view<T>(tile.data(), S * n, n_items));
+                    matrix_view<T>(sc.scores.data(), S * n, n_items));
       } catch (...) {
         st.error[e0] = std::current_exception();
         continue;
       }
       for (std::size_t r = 0; r < n; ++r) {
         try {
-          st.rank_user(e0 + r, matrix_view<const T>(tile.data() + r * n_items, S, n_items, n * n_items), mask,
-                       ranks);
+          st.rank_user(e0 + r, matrix_view<const T>(sc.scores.data() + r * n_items, S, n_items, n * n_items),
+                       sc.mask, sc.ranks);
         } catch (...) {
           st.error[e0 + r] = std::current_exception();
         }
