@@ -1,6 +1,6 @@
 // The warp-level code of the CUDA backend (brmrs/backend/cuda/warp.cuh) run on the CPU: 32
-// std::threads play one warp's lanes and emulation/cuda_runtime.h implements __shfl_xor_sync with
-// barriers, so this is the real selection code, checked where CI has no GPU. Against the scalar
+// fibers play one warp's lanes and emulation/cuda_runtime.h implements __shfl_xor_sync with a
+// slot array and two round-robin yields, so this is the real selection code, checked where CI has no GPU. Against the scalar
 // backend's select_hard (the independent expectation): the arg-max slot is the CPU's on exact
 // ties (integer-valued rows, duplicate ids), the chosen score equals the CPU maximum within float
 // tolerance on random rows, NaN never wins, all-NaN gives K, the first non-finite slot is the
@@ -28,26 +28,13 @@
 #include <limits>
 #include <numeric>
 #include <random>
-#include <thread>
 #include <vector>
 
 namespace {
 
 namespace bd = brmrs::backend::cuda::detail;
 
-template <class F>
-void run_warp(F&& f) {
-  brmrs_emulation::warp_context ctx;
-  std::vector<std::thread> lanes;
-  for (int lane = 0; lane < 32; ++lane)
-    lanes.emplace_back([&ctx, &f, lane] {
-      brmrs_emulation::ctx = &ctx;
-      brmrs_emulation::lane = lane;
-      threadIdx.x = static_cast<unsigned>(lane);
-      f(lane);
-    });
-  for (auto& t : lanes) t.join();
-}
+using brmrs_emulation::run_warp;
 
 enum class fill_kind { random, integer_ties, some_nan, some_inf, all_nan };
 

@@ -20,7 +20,7 @@
 #include <cstddef>
 
 #include "../config.hpp"
-#include "../detail/math.hpp"
+#include "../detail/example_loss.hpp"
 #include "common.hpp"
 
 BRMRS_BEGIN_NAMESPACE
@@ -42,11 +42,12 @@ T bpr(vector_view<const T> positive, vector_view<const T> negative, reduction re
                             detail::region_of(grad_negative, "grad_negative", -1)});
   const T scale = detail::reduction_scale<T>(reduce, B);
   double sum = 0;
-  for (std::size_t b = 0; b < B; ++b) sum += static_cast<double>(detail::softplus(-(positive[b] - negative[b])));
+  for (std::size_t b = 0; b < B; ++b)
+    sum += static_cast<double>(detail::margin_loss(positive[b] - negative[b]).softplus);
   const T loss = static_cast<T>(sum * detail::reduction_scale_double(reduce, B));
   if (!std::isfinite(loss)) detail::throw_invalid_argument(fn, ": the loss = ", loss, " is not finite");
   for (std::size_t b = 0; b < B; ++b) {
-    const T w = scale * detail::sigmoid(-(positive[b] - negative[b]));
+    const T w = scale * detail::margin_loss(positive[b] - negative[b]).sigmoid;
     if (gp) grad_positive[b] = -w;
     if (gn) grad_negative[b] = w;
   }

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "../config.hpp"
-#include "../detail/math.hpp"
+#include "../detail/example_loss.hpp"
 #include "common.hpp"
 
 BRMRS_BEGIN_NAMESPACE
@@ -141,7 +141,7 @@ T chns(const std::vector<vector_view<const T>>& positive, const std::vector<matr
           detail::throw_invalid_argument(fn, ": example ", b, ": pool[", a, "](", b, ", ", k, ") = ", s,
                                          " is not finite but is read as s_", a, " of modality ", c,
                                          "'s hard negative");
-        l += detail::softplus(s - positive[a][b]);
+        l += detail::margin_loss(positive[a][b] - s).softplus;
       }
     sum += static_cast<double>(l * inv_m1);
   }
@@ -163,7 +163,7 @@ T chns(const std::vector<vector_view<const T>>& positive, const std::vector<matr
         for (std::size_t c = 0; c < M; ++c) {
           if (c == a) continue;
           const std::size_t k = sel[b * M + c];
-          const T w = scale * inv_m1 * detail::sigmoid(pool[a](b, k) - positive[a][b]);
+          const T w = scale * inv_m1 * detail::margin_loss(positive[a][b] - pool[a](b, k)).sigmoid;
           g -= w;
           if (want_gq) out.grad_pool[a](b, k) += w;
         }

@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "../config.hpp"
-#include "../detail/math.hpp"
+#include "../detail/example_loss.hpp"
 #include "common.hpp"
 
 BRMRS_BEGIN_NAMESPACE
@@ -114,32 +114,20 @@ T synergy(vector_view<const T> fused_positive, vector_view<const T> fused_negati
     detail::check_no_overlap(fn, in, outs);
   }
 
+  // Per example, the synergy term of detail/example_loss.hpp (the objective's own definition).
   const T tau = options.tau, theta = options.theta;
-  // Per example: the hard max and its first maximiser, the (smooth) best, x.
-  auto margins = [&](std::size_t b, T& hard_max, std::size_t& arg, T& best) {
-    hard_max = positive[0][b] - negative[0][b];
-    arg = 0;
-    for (std::size_t m = 1; m < M; ++m) {
-      const T d = positive[m][b] - negative[m][b];
-      if (d > hard_max) {
-        hard_max = d;
-        arg = m;
-      }
+  std::vector<T> pos(M), neg(M);
+  auto term = [&](std::size_t b) {
+    for (std::size_t m = 0; m < M; ++m) {
+      pos[m] = positive[m][b];
+      neg[m] = negative[m][b];
     }
-    best = hard_max;
-    if (tau > T(0)) {
-      T z = T(0);
-      for (std::size_t m = 0; m < M; ++m) z += std::exp((positive[m][b] - negative[m][b] - hard_max) / tau);
-      best = hard_max + tau * std::log(z);
-    }
+    return detail::lanes_synergy<detail::scalar_lanes<T>>(static_cast<int>(M), pos.data(), neg.data(),
+                                                          fused_positive[b] - fused_negative[b], theta, tau);
   };
   double sum = 0;
   for (std::size_t b = 0; b < B; ++b) {
-    T hard_max, best;
-    std::size_t arg;
-    margins(b, hard_max, arg, best);
-    const T x = (fused_positive[b] - fused_negative[b]) - best - theta;
-    const T l = detail::softplus(-x);
+    const T l = term(b).loss;
     if (!std::isfinite(l)) detail::throw_invalid_argument(fn, ": example ", b, ": loss = ", l, " is not finite");
     sum += static_cast<double>(l);
   }
@@ -148,26 +136,17 @@ T synergy(vector_view<const T> fused_positive, vector_view<const T> fused_negati
 
   const T scale = detail::reduction_scale<T>(options.reduce, B);
   for (std::size_t b = 0; b < B; ++b) {
-    T hard_max, best;
-    std::size_t arg;
-    margins(b, hard_max, arg, best);
-    const T delta_f = fused_positive[b] - fused_negative[b];
-    const T g = scale * detail::sigmoid(-(delta_f - best - theta));
+    const detail::synergy_term<detail::scalar_lanes<T>> t = term(b);
+    const T g = scale * t.slope;
     if (g_fp) out.grad_fused_positive[b] = -g;
     if (g_fn) out.grad_fused_negative[b] = g;
-    if (want_deg) out.degraded[b] = delta_f < hard_max ? 1 : 0;
-    if (g_p || g_n) {
-      T z = T(0);
-      if (tau > T(0))
-        for (std::size_t m = 0; m < M; ++m) z += std::exp((positive[m][b] - negative[m][b] - hard_max) / tau);
-      for (std::size_t m = 0; m < M; ++m) {
-        T w = T(0);
-        if (options.mode == synergy_gradient::through_max)
-          w = tau > T(0) ? g * std::exp((positive[m][b] - negative[m][b] - hard_max) / tau) / z
-                         : (m == arg ? g : T(0));
-        if (g_p) out.grad_positive[m][b] = w;
-        if (g_n) out.grad_negative[m][b] = -w;
-      }
+    if (want_deg) out.degraded[b] = t.degraded ? 1 : 0;
+    for (std::size_t m = 0; m < M && (g_p || g_n); ++m) {
+      const T w = options.mode == synergy_gradient::through_max
+                      ? g * detail::lanes_synergy_max_weight(t, static_cast<int>(m), pos[m] - neg[m], tau)
+                      : T(0);
+      if (g_p) out.grad_positive[m][b] = w;
+      if (g_n) out.grad_negative[m][b] = -w;
     }
   }
   return loss;
