@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, then builds and runs the whole suite
-# twice under ctest: Release (with the CUDA compile checks, the Python cross-checks and a smoke
-# run of every benchmark), and Debug with -fsanitize=address,undefined halting on the first
-# error (the tests only: no benchmarks, examples, header checks or Python driver, which that
-# build would compile without running; and without xsimd, whose tests are then reported skipped:
-# scripts/sanitize_simd.sh runs them under the sanitizers, and .ci/run calls it after this
-# script). Exits non-zero on any failure. BRMRS_BUILD_ROOT picks the
-# build folder (default build/). Each phase prints its time; ctest prints each test's.
+# The README's test command: installs what is missing, then builds and runs the test suite
+# twice under ctest: Release (the unit, equivalence, fuzz-corpus, packaging, example and Python
+# tests; the CUDA tests where a GPU can run them), and Debug with -fsanitize=address,undefined
+# halting on the first error, of the core tests (BRMRS_CORE_TESTS_ONLY: those that need Catch2
+# alone; the others are reported skipped). What this leaves out, .ci/run runs after it:
+# scripts/build_checks.sh (benchmarks with a smoke run each, the C++17/C++20 header checks, the
+# CUDA code compiled with nvcc) and scripts/sanitize_optional.sh (the SIMD, adapter, warp
+# emulation and README tests under the sanitizers). Exits non-zero on any failure.
+# BRMRS_BUILD_ROOT picks the build folder (default build/). Each phase prints its time; ctest
+# prints each test's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh test
@@ -39,8 +41,13 @@ generator() {
   if [ ! -f "$1/CMakeCache.txt" ] && command -v ninja > /dev/null; then echo "-GNinja"; fi
 }
 
-echo "== Release build"
-cmake -S . -B "$root/release" $(generator "$root/release") -DCMAKE_BUILD_TYPE=Release -DBRMRS_DATA_DIR="$BRMRS_DATA_DIR"
+# The CUDA tests are compiled here only where a GPU can run them (scripts/build_checks.sh compiles
+# them everywhere nvcc is).
+cuda=OFF
+if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then cuda=AUTO; fi
+echo "== Release build (CUDA tests: $([ $cuda = OFF ] && echo "not built, no GPU" || echo "built when nvcc is found"))"
+cmake -S . -B "$root/release" $(generator "$root/release") -DCMAKE_BUILD_TYPE=Release -DBRMRS_DATA_DIR="$BRMRS_DATA_DIR" \
+  -DBRMRS_BUILD_BENCHMARKS=OFF -DBRMRS_BUILD_HEADER_CHECKS=OFF -DBRMRS_WITH_CUDA=$cuda
 cmake --build "$root/release" -j "$jobs"
 phase_done "Release build"
 # The Python package (python/) compiles one translation unit, on one core: it builds in the
@@ -54,9 +61,9 @@ trap 'kill "$pip_pid" 2>/dev/null || true' EXIT
 (cd "$root/release" && ctest --output-on-failure -j "$jobs")
 phase_done "Release tests"
 
-echo "== Debug build with -fsanitize=address,undefined (no xsimd: scripts/sanitize_simd.sh covers it)"
+echo "== Debug build with -fsanitize=address,undefined of the core tests (scripts/sanitize_optional.sh: the others)"
 cmake -S . -B "$root/sanitize" $(generator "$root/sanitize") -DCMAKE_BUILD_TYPE=Debug -DBRMRS_SANITIZE=address,undefined \
-  -DBRMRS_WITH_XSIMD=OFF -DBRMRS_WITH_CUDA=OFF -DBRMRS_BUILD_BENCHMARKS=OFF -DBRMRS_BUILD_EXAMPLES=OFF \
+  -DBRMRS_CORE_TESTS_ONLY=ON -DBRMRS_WITH_XSIMD=OFF -DBRMRS_WITH_CUDA=OFF -DBRMRS_BUILD_BENCHMARKS=OFF -DBRMRS_BUILD_EXAMPLES=OFF \
   -DBRMRS_BUILD_HEADER_CHECKS=OFF -DBRMRS_BUILD_PYTHON_CHECKS=OFF -DBRMRS_DATA_DIR="$BRMRS_DATA_DIR"
 cmake --build "$root/sanitize" -j "$jobs"
 phase_done "sanitizer build"
