@@ -15,7 +15,7 @@ jobs=$(nproc)
 start=$(date +%s)
 generator=()
 if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja > /dev/null; then generator=(-GNinja); fi
-cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug -DBRMRS_SANITIZE=address,undefined \
+cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DBRMRS_SANITIZE=address,undefined \
   -DBRMRS_WITH_XSIMD=ON -DBRMRS_WITH_CUDA=OFF -DBRMRS_BUILD_BENCHMARKS=OFF -DBRMRS_BUILD_EXAMPLES=OFF \
   -DBRMRS_BUILD_HEADER_CHECKS=OFF -DBRMRS_BUILD_PYTHON_CHECKS=OFF > /dev/null
 # Only the labelled tests' executables: their names are their ctest names.
