@@ -9,15 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh test
-root=${BRMRS_BUILD_ROOT:-build}
+. scripts/common.sh
 build=$root/release
-jobs=$(nproc)
 start=$(date +%s)
-generator=()
-if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja > /dev/null; then generator=(-GNinja); fi
-# OMP_WAIT_POLICY: as in test.sh (the benchmarks' smoke runs share 2 cores).
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DBRMRS_BUILD_BENCHMARKS=ON \
+cmake -S . -B "$build" $(generator "$build") -DCMAKE_BUILD_TYPE=Release -DBRMRS_BUILD_BENCHMARKS=ON \
   -DBRMRS_BUILD_HEADER_CHECKS=ON -DBRMRS_WITH_CUDA=AUTO > /dev/null
 grep -E '^BRMRS_(WITH_CUDA|BUILD_BENCHMARKS|BUILD_HEADER_CHECKS):' "$build/CMakeCache.txt"
 cmake --build "$build" -j "$jobs"

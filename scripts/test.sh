@@ -7,13 +7,12 @@
 # scripts/build_checks.sh (benchmarks with a smoke run each, the C++17/C++20 header checks, the
 # CUDA code compiled with nvcc) and scripts/sanitize_optional.sh (the SIMD, adapter, warp
 # emulation and README tests under the sanitizers). Exits non-zero on any failure.
-# BRMRS_BUILD_ROOT picks the build folder (default build/). Each phase prints its time; ctest
-# prints each test's.
+# BRMRS_BUILD_ROOT picks the build folder (default build/; scripts/common.sh holds what the three
+# build scripts share). Each phase prints its time; ctest prints each test's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh test
-root=${BRMRS_BUILD_ROOT:-build}
-jobs=$(nproc)
+. scripts/common.sh
 start=$(date +%s)
 phase_start=$start
 phase_done() {
@@ -29,17 +28,6 @@ if [ -z "${BRMRS_DATA_DIR:-}" ] && [ -d ../shared/data/lfm2k ]; then
 fi
 export BRMRS_DATA_DIR=${BRMRS_DATA_DIR:-}
 echo "data set: ${BRMRS_DATA_DIR:-unset} ($([ -n "$BRMRS_DATA_DIR" ] && [ -d "$BRMRS_DATA_DIR/lfm2k" ] && echo present || echo absent: its tests skip))"
-# The tests run $jobs at a time and some deliberately oversubscribe the cores (the determinism
-# tests use up to 7 OpenMP threads): with libgomp's default spinning, a thread waiting at a
-# barrier for a descheduled one burns its time slice (a 0.4 s test took 24 s, 150 s under the
-# sanitizers, on a loaded 2-core machine). Sleeping waits keep the suite's time independent of
-# the load; results do not depend on it. A caller's own setting wins.
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-# Ninja (install-deps.sh test installs it) keeps both cores busy across targets, and its
-# .ninja_log records each target's build time. A build folder made earlier keeps its generator.
-generator() {
-  if [ ! -f "$1/CMakeCache.txt" ] && command -v ninja > /dev/null; then echo "-GNinja"; fi
-}
 
 # The CUDA tests are compiled here only where a GPU can run them (scripts/build_checks.sh compiles
 # them everywhere nvcc is).
@@ -61,11 +49,9 @@ trap 'kill "$pip_pid" 2>/dev/null || true' EXIT
 (cd "$root/release" && ctest --output-on-failure -j "$jobs")
 phase_done "Release tests"
 
-# -g1: line tables only, enough for the sanitizers' stack traces, and cheaper to compile than -g.
 echo "== Debug build with -fsanitize=address,undefined of the core tests (scripts/sanitize_optional.sh: the others)"
-cmake -S . -B "$root/sanitize" $(generator "$root/sanitize") -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
-  -DBRMRS_SANITIZE=address,undefined -DBRMRS_CORE_TESTS_ONLY=ON -DBRMRS_WITH_XSIMD=OFF -DBRMRS_WITH_CUDA=OFF -DBRMRS_BUILD_BENCHMARKS=OFF -DBRMRS_BUILD_EXAMPLES=OFF \
-  -DBRMRS_BUILD_HEADER_CHECKS=OFF -DBRMRS_BUILD_PYTHON_CHECKS=OFF -DBRMRS_DATA_DIR="$BRMRS_DATA_DIR"
+cmake -S . -B "$root/sanitize" $(generator "$root/sanitize") "${sanitize_options[@]}" -DBRMRS_CORE_TESTS_ONLY=ON \
+  -DBRMRS_WITH_XSIMD=OFF -DBRMRS_DATA_DIR="$BRMRS_DATA_DIR"
 cmake --build "$root/sanitize" -j "$jobs"
 phase_done "sanitizer build"
 
@@ -82,8 +68,7 @@ tail -n 1 "$pydir/pip.log"
 rm -rf "$pydir"
 phase_done "Python package (waiting for its build, then its tests)"
 
-export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+sanitizer_env
 (cd "$root/sanitize" && ctest --output-on-failure -j "$jobs" -LE "python|packaging")
 phase_done "sanitizer tests"
 
