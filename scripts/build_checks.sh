@@ -3,7 +3,9 @@
 # is compiled again): the benchmarks, each run once in a short smoke mode (ctest label
 # bench-smoke); every public header compiled alone in C++17 and C++20 with -Werror; and the CUDA
 # tests and benchmark, compiled with nvcc whenever it is found and run where a GPU is (elsewhere
-# ctest reports them skipped; test_cuda_validation needs no GPU and runs). .ci/run calls this
+# ctest reports them skipped; test_cuda_validation needs no GPU and runs); and on an AVX-512 CPU
+# the Python package's x86-64-v3 (AVX2) module, which test.sh does not build there, with the
+# pytest suite run on it (BRMRS_LEVEL=v3). .ci/run calls this
 # script after test.sh. Exits non-zero on any failure. BRMRS_BUILD_ROOT picks the build
 # folder's parent (default build/).
 set -euo pipefail
@@ -18,4 +20,22 @@ grep -E '^BRMRS_(WITH_CUDA|BUILD_BENCHMARKS|BUILD_HEADER_CHECKS):' "$build/CMake
 cmake --build "$build" -j "$jobs"
 echo "== build checks compiled in $(( $(date +%s) - start )) s"
 (cd "$build" && ctest --output-on-failure -j "$jobs" -L '^(bench-smoke|cuda)$')
+levels=$(/usr/bin/python3 -c "import runpy; print(' '.join(runpy.run_path('python/brmrs/_levels.py')['runnable_levels']()))")
+if [ "$levels" = "v4 v3" ]; then
+  echo "== the Python package's x86-64-v3 module, and its pytest suite on it"
+  pydir=$(mktemp -d)
+  trap 'rm -rf "$pydir"' EXIT
+  if ! BRMRS_LEVELS=v3 /usr/bin/python3 -m pip install --no-build-isolation --no-deps --no-index \
+      --target "$pydir/site" ./python > "$pydir/pip.log" 2>&1; then
+    cat "$pydir/pip.log"
+    echo "== the Python package's v3 module did not build" >&2
+    exit 1
+  fi
+  here=$PWD
+  (cd "$pydir" && export BRMRS_LEVEL=v3 PYTHONPATH="$pydir/site" &&
+    /usr/bin/python3 -c "import brmrs; print(brmrs.build_info); assert brmrs.level == 'v3', brmrs.level" &&
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider "$here/python/tests" "$here/examples/host/test_host.py")
+else
+  echo "== the Python package's x86-64-v3 module: built and tested by test.sh (this CPU's levels: ${levels:-none})"
+fi
 echo "== build checks passed in $(( $(date +%s) - start )) s"

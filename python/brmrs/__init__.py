@@ -14,16 +14,7 @@ import importlib
 
 import torch
 
-
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+from ._levels import runnable_levels
 
 
 def _load_ops():
@@ -32,10 +23,7 @@ def _load_ops():
     a level (benchmarks)."""
     import os
 
-    flags = _cpu_flags()
-    v3 = {"avx2", "fma", "bmi2", "f16c", "movbe"}
-    v4 = v3 | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
-    order = [lv for lv, need in (("v4", v4), ("v3", v3)) if need <= flags] + ["v0"]
+    order = runnable_levels() + ["v0"]
     forced = os.environ.get("BRMRS_LEVEL")
     if forced:
         order = [forced]
