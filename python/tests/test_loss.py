@@ -133,6 +133,36 @@ def test_upstream_gradient_scales_the_table_gradients():
         assert close(2.5 * x.grad, y.grad, rtol=1e-14)
 
 
+def test_a_second_backward_recomputes_the_gradients():
+    # The first backward hands brmrs's gradient buffers to autograd; a second one of the same graph
+    # (retain_graph) recomputes them from the saved inputs, scaled by its own upstream gradient.
+    U, Q, Pf, Qf, users, pos, pools, neg = make_case(54)
+    t1 = [x.clone().requires_grad_() for x in U + Q + [Pf, Qf]]
+    t2 = [x.clone().requires_grad_() for x in U + Q + [Pf, Qf]]
+    f = brmrs.BRMRSLoss(**CFG)
+    f(t1[:2], t1[2:4], t1[4], t1[5], users, pos, pools, None, step=2).loss.backward()
+    loss = f(t2[:2], t2[2:4], t2[4], t2[5], users, pos, pools, None, step=2).loss
+    loss.backward(retain_graph=True)
+    once = [y.grad.clone() for y in t2]
+    second = torch.autograd.grad(loss, t2, grad_outputs=torch.tensor(3.0, dtype=loss.dtype), retain_graph=True)
+    loss.backward()
+    for x, a, b, y in zip(t1, once, second, t2):
+        assert torch.equal(a, x.grad)
+        assert close(b, 3.0 * x.grad, rtol=1e-14)
+        assert close(y.grad, 2.0 * x.grad, rtol=1e-14)
+
+
+def test_a_second_backward_after_an_inplace_change_raises():
+    U, Q, Pf, Qf, users, pos, pools, neg = make_case(55)
+    t = [x.clone().requires_grad_() for x in U + Q + [Pf, Qf]]
+    loss = brmrs.BRMRSLoss(**CFG)(t[:2], t[2:4], t[4], t[5], users, pos, pools, neg).loss
+    loss.backward(retain_graph=True)
+    with torch.no_grad():
+        t[2].mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
 def test_float32_agrees_with_float64():
     U, Q, Pf, Qf, users, pos, pools, neg = make_case(53, n_users=20, n_items=50, d=8, d_f=8, B=16, K=8)
     f = brmrs.BRMRSLoss(**CFG)

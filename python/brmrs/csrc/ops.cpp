@@ -7,7 +7,7 @@
 //     -> (loss 0-d, parts [bpr, chns, synergy, l2, fusion_degradation_rate], hard_negatives B x M,
 //         negatives B)
 //     Differentiable in every table (a torch::autograd::Function): brmrs computes the loss and every
-//     table gradient in one forward pass; backward scales them by the incoming gradient.
+//     table gradient in one forward pass; backward hands them to autograd without a copy.
 //   brmrs::sample_pools(Interactions, users, K, seed, step, example_offset) -> (pools B x K, negatives B)
 //   brmrs::pool_negatives(pools, seed, step, example_offset) -> B ids: the member loss() uses
 //     when negatives is None.
@@ -208,8 +208,11 @@ forward_result forward_any(at::TensorList user, at::TensorList item, const Tenso
   });
 }
 
-// Autograd: forward computes everything; the table gradients wait in saved_data and backward
-// scales them by the incoming gradient (first-order only: no double backward).
+// Autograd: forward computes the loss and every table gradient in one pass. The gradients wait in
+// saved_data; the first backward hands them out (erased from ctx, so a leaf's AccumulateGrad adopts
+// each buffer without a copy) and scales them in place only when the incoming gradient is not 1.
+// A second backward of the same graph (retain_graph, gradcheck) recomputes them from the saved
+// inputs. First-order only: no double backward.
 struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_function> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::TensorList user,
                                                 at::TensorList item, const Tensor& fused_user,
@@ -219,23 +222,62 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
     forward_result r = forward_any(user, item, fused_user, fused_item, users, positives, pools, negatives, s);
     ctx->saved_data["grads"] = c10::List<c10::optional<Tensor>>(
         std::vector<c10::optional<Tensor>>(r.grads.begin(), r.grads.end()));
+    // What a recomputation needs: the inputs (version-checked when unpacked) and the settings.
+    torch::autograd::variable_list inputs(user.begin(), user.end());
+    inputs.insert(inputs.end(), item.begin(), item.end());
+    inputs.insert(inputs.end(), {fused_user, fused_item, users, positives, pools,
+                                 negatives.has_value() ? *negatives : Tensor()});
+    ctx->save_for_backward(inputs);
+    ctx->saved_data["M"] = static_cast<std::int64_t>(item.size());
+    ctx->saved_data["reals"] = std::vector<double>{s.lambda_bpr, s.lambda_h, s.lambda_s, s.theta, s.tau, s.lambda_reg};
+    ctx->saved_data["modes"] = std::vector<std::string>{s.reduction, s.synergy_grad};
+    ctx->saved_data["counters"] = std::vector<std::int64_t>{s.seed, s.step, s.example_offset};
     ctx->mark_non_differentiable({r.parts, r.hard, r.negatives});
     return {r.loss, r.parts, r.hard, r.negatives};
   }
 
+  // The table gradients of the forward pass: the saved ones the first time, recomputed after.
+  static std::vector<Tensor> take_gradients(torch::autograd::AutogradContext* ctx) {
+    std::vector<Tensor> grads;
+    const auto saved = ctx->saved_data.find("grads");
+    if (saved != ctx->saved_data.end()) {
+      const auto list = saved->second.toOptionalTensorList();
+      for (std::size_t k = 0; k < list.size(); ++k) {
+        const c10::optional<Tensor> g = list.get(k);
+        grads.push_back(g.has_value() ? *g : Tensor());
+      }
+      ctx->saved_data.erase(saved);
+      return grads;
+    }
+    const torch::autograd::variable_list in = ctx->get_saved_variables();
+    const auto M = static_cast<std::size_t>(ctx->saved_data["M"].toInt());
+    const auto reals = ctx->saved_data["reals"].toDoubleVector();
+    const auto modes = ctx->saved_data["modes"].to<std::vector<std::string>>();
+    const auto counters = ctx->saved_data["counters"].toIntVector();
+    const loss_settings s{reals[0], reals[1], reals[2], reals[3], reals[4], reals[5], modes[0], modes[1],
+                          counters[0], counters[1], counters[2]};
+    const std::vector<Tensor> user(in.begin(), in.begin() + M), item(in.begin() + M, in.begin() + 2 * M);
+    const Tensor& negatives = in[2 * M + 5];
+    const c10::optional<Tensor> neg = negatives.defined() ? c10::optional<Tensor>(negatives) : c10::nullopt;
+    torch::NoGradGuard no_grad;
+    return forward_any(user, item, in[2 * M], in[2 * M + 1], in[2 * M + 2], in[2 * M + 3], in[2 * M + 4], neg, s)
+        .grads;
+  }
+
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_out) {
-    // The saved gradients stay in ctx (retain_graph / gradcheck call backward again); each call
-    // returns fresh products, which a leaf's AccumulateGrad adopts without a copy.
-    const auto saved = ctx->saved_data["grads"].toOptionalTensorList();
     const Tensor& go = grad_out[0];
+    std::vector<Tensor> grads = take_gradients(ctx);
+    // loss.backward() passes exactly 1: the buffers go out as they are.
+    const bool unit = go.defined() && go.numel() == 1 && go.item<double>() == 1.0;
     torch::autograd::variable_list result;
-    for (std::size_t k = 0; k < saved.size(); ++k) {
-      const c10::optional<Tensor> g = saved.get(k);
-      if (!g.has_value() || !g->defined() || !go.defined())
+    for (Tensor& g : grads) {
+      if (!g.defined() || !go.defined())
         result.emplace_back();
+      else if (unit)
+        result.push_back(std::move(g));
       else
-        result.push_back(*g * go);
+        result.push_back(g.mul_(go));
     }
     // users, positives, pools, negatives (one slot when given), then the settings: no gradient.
     result.emplace_back();
