@@ -238,6 +238,9 @@ void register_all() {
   using kernel = void (*)(benchmark::State&, std::size_t, std::size_t, int);
   std::vector<std::pair<std::string, kernel>> kernels{
       {"portable", &bm_sample_pools<brmrs::detail::sampler_portable>}};
+#if BRMRS_SAMPLER_HAS_AVX2
+  kernels.insert(kernels.begin(), {"avx2", &bm_sample_pools<brmrs::detail::sampler_avx2>});
+#endif
 #if BRMRS_SAMPLER_HAS_AVX512
   kernels.insert(kernels.begin(), {"avx512", &bm_sample_pools<brmrs::detail::sampler_avx512>});
 #endif

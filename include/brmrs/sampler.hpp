@@ -28,11 +28,12 @@
 // Cost: per example, ceil(K/2) Philox4x32-10 calls (one serves two slots) plus K binary searches
 // of ceil(log2(degree(u))) + 1 probes each: O(B * K * log(max degree)) time, no allocation,
 // no locks.
-// On the CPU, 32 slots are drawn per pass by one of two kernels that write the same bits
+// On the CPU one of three kernels that write the same bits draws the slots
 // (detail::pool_row_kernel): with AVX-512F at compile time backend/simd/sampler_avx512.hpp (Philox on
 // 16 counters in vector registers, the rank counted by vector compares for rows up to 4 096
-// items), otherwise a portable lane loop (16 counters the compiler vectorizes, 32 binary
-// searches in lockstep); the observed row of the example two ahead is prefetched
+// items), with AVX2 backend/simd/sampler_avx2.hpp (the same on 8 counters, vector counts up to 64
+// items, gathered binary searches above), otherwise a portable lane loop (16 counters the compiler
+// vectorizes, 32 binary searches in lockstep); the observed row of the example two ahead is prefetched
 // (detail::prefetch_observed_row). One core of the CI machine draws a workload-W batch
 // (2048 x 64 ids) in about 0.14 ms at degree 10 with the AVX-512 kernel, 0.57 ms with the
 // portable one (docs/performance.md).
@@ -67,9 +68,9 @@ BRMRS_BEGIN_NAMESPACE
 // negative_source, nth_unobserved and draw_unobserved: unobserved_draw.hpp.
 
 // Fills pools (B x K) and optionally negatives (B) for the batch `users`; see the header comment
-// for the draw, the guarantees and the checks. Isa picks the CPU kernel (detail::sampler_portable
-// or, in translation units compiled for AVX-512F, detail::sampler_avx512, the default there);
-// every kernel writes the same bits.
+// for the draw, the guarantees and the checks. Isa picks the CPU kernel (detail::sampler_portable,
+// or detail::sampler_avx2 / sampler_avx512 in translation units compiled for AVX2 / AVX-512F; the
+// widest one the target has is the default); every kernel writes the same bits.
 template <class Id, class Isa = detail::sampler_default_isa>
 void sample_pools(const interactions<Id>& observed, detail::nondeduced_t<vector_view<const Id>> users,
                   std::uint64_t seed, std::uint64_t step, std::uint64_t example_offset, matrix_view<Id> pools,

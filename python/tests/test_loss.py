@@ -133,23 +133,71 @@ def test_upstream_gradient_scales_the_table_gradients():
         assert close(2.5 * x.grad, y.grad, rtol=1e-14)
 
 
-def test_a_second_backward_recomputes_the_gradients():
+def _leaves(U, Q, Pf, Qf, shared):
+    """Fresh leaf copies; a shared user table is one leaf passed M times."""
+    if shared:
+        P = U[0].clone().requires_grad_()
+        return [P], [P] * len(Q), [q.clone().requires_grad_() for q in Q] + [Pf.clone().requires_grad_(),
+                                                                              Qf.clone().requires_grad_()]
+    u = [x.clone().requires_grad_() for x in U]
+    return u, u, [q.clone().requires_grad_() for q in Q] + [Pf.clone().requires_grad_(), Qf.clone().requires_grad_()]
+
+
+@pytest.mark.parametrize("M,shared,negatives_given,tau,reduction,synergy_grad", [
+    (2, False, True, 0.0, "mean", "stop"), (2, False, False, 0.0, "mean", "stop"),
+    (3, True, False, 0.3, "sum", "flow"), (3, False, True, 0.2, "mean", "flow")])
+def test_a_second_backward_recomputes_the_gradients(M, shared, negatives_given, tau, reduction, synergy_grad):
     # The first backward hands brmrs's gradient buffers to autograd; a second one of the same graph
-    # (retain_graph) recomputes them from the saved inputs, scaled by its own upstream gradient.
-    U, Q, Pf, Qf, users, pos, pools, neg = make_case(54)
-    t1 = [x.clone().requires_grad_() for x in U + Q + [Pf, Qf]]
-    t2 = [x.clone().requires_grad_() for x in U + Q + [Pf, Qf]]
-    f = brmrs.BRMRSLoss(**CFG)
-    f(t1[:2], t1[2:4], t1[4], t1[5], users, pos, pools, None, step=2).loss.backward()
-    loss = f(t2[:2], t2[2:4], t2[4], t2[5], users, pos, pools, None, step=2).loss
+    # (retain_graph) recomputes them from the saved inputs and settings, scaled by its own upstream
+    # gradient, and equals a fresh graph's gradients bit for bit.
+    U, Q, Pf, Qf, users, pos, pools, neg = make_case(54 + M, M=M, shared_user=shared)
+    f = brmrs.BRMRSLoss(tau=tau, reduction=reduction, synergy_grad=synergy_grad, seed=11, **CFG)
+    negatives = neg if negatives_given else None
+
+    def loss_of(user_args, rest):
+        return f(user_args, rest[:M], rest[M], rest[M + 1], users, pos, pools, negatives, step=4,
+                 example_offset=1000).loss
+
+    lu1, ua1, r1 = _leaves(U, Q, Pf, Qf, shared)
+    loss_of(ua1, r1).backward()
+    ref = [t.grad for t in lu1 + r1]
+    lu2, ua2, r2 = _leaves(U, Q, Pf, Qf, shared)
+    leaves = lu2 + r2
+    loss = loss_of(ua2, r2)
     loss.backward(retain_graph=True)
-    once = [y.grad.clone() for y in t2]
-    second = torch.autograd.grad(loss, t2, grad_outputs=torch.tensor(3.0, dtype=loss.dtype), retain_graph=True)
+    for t, g in zip(leaves, ref):
+        assert torch.equal(t.grad, g)
+    second = torch.autograd.grad(loss, leaves, grad_outputs=torch.tensor(3.0, dtype=loss.dtype), retain_graph=True)
+    for g2, g in zip(second, ref):
+        assert torch.equal(g2, 3.0 * g)
     loss.backward()
-    for x, a, b, y in zip(t1, once, second, t2):
-        assert torch.equal(a, x.grad)
-        assert close(b, 3.0 * x.grad, rtol=1e-14)
-        assert close(y.grad, 2.0 * x.grad, rtol=1e-14)
+    for t, g in zip(leaves, ref):
+        assert torch.equal(t.grad, 2.0 * g)
+
+
+def test_pools_drawn_under_inference_mode_are_accepted():
+    U, Q, Pf, Qf, users, pos, pools, neg = make_case(56)
+    with torch.inference_mode():
+        pools_i, neg_i = pools.clone(), neg.clone()
+    t = [x.clone().requires_grad_() for x in U + Q + [Pf, Qf]]
+    u = [x.clone().requires_grad_() for x in U + Q + [Pf, Qf]]
+    f = brmrs.BRMRSLoss(**CFG)
+    f(t[:2], t[2:4], t[4], t[5], users, pos, pools_i, neg_i).loss.backward()
+    f(u[:2], u[2:4], u[4], u[5], users, pos, pools, neg).loss.backward()
+    for x, y in zip(t, u):
+        assert torch.equal(x.grad, y.grad)
+
+
+def test_a_differentiable_upstream_gradient_stays_in_the_graph():
+    # create_graph with a grad_output that requires grad: the table gradients are v times brmrs's,
+    # so d(sum of the gradient)/dv is the sum of brmrs's gradient, even at v = 1.
+    U, Q, Pf, Qf, users, pos, pools, neg = make_case(57)
+    t = [x.clone().requires_grad_() for x in U + Q + [Pf, Qf]]
+    loss = brmrs.BRMRSLoss(**CFG)(t[:2], t[2:4], t[4], t[5], users, pos, pools, neg).loss
+    v = torch.ones((), dtype=loss.dtype, requires_grad=True)
+    (g,) = torch.autograd.grad(loss, [t[2]], grad_outputs=v, create_graph=True)
+    (dv,) = torch.autograd.grad(g.sum(), [v])
+    assert close(dv, g.detach().sum(), rtol=1e-14)
 
 
 def test_a_second_backward_after_an_inplace_change_raises():

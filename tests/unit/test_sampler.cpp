@@ -401,11 +401,17 @@ void check_kernel(const char* name) {
 
 TEST_CASE("every CPU sampler kernel writes the documented draws", "[sampler]") {
   check_kernel<brmrs::detail::sampler_portable>("portable");
+#if BRMRS_SAMPLER_HAS_AVX2
+  check_kernel<brmrs::detail::sampler_avx2>("avx2");
+#endif
 #if BRMRS_SAMPLER_HAS_AVX512
   check_kernel<brmrs::detail::sampler_avx512>("avx512");
   CHECK(std::is_same_v<brmrs::detail::sampler_default_isa, brmrs::detail::sampler_avx512>);
+#elif BRMRS_SAMPLER_HAS_AVX2
+  CHECK(std::is_same_v<brmrs::detail::sampler_default_isa, brmrs::detail::sampler_avx2>);
+  WARN("this build targets AVX2 but not AVX-512: the AVX-512 sampler kernel is not tested");
 #else
-  WARN("this build targets no AVX-512: only the portable sampler kernel is tested");
+  WARN("this build targets neither AVX2 nor AVX-512: only the portable sampler kernel is tested");
 #endif
 }
 

@@ -222,12 +222,19 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
     forward_result r = forward_any(user, item, fused_user, fused_item, users, positives, pools, negatives, s);
     ctx->saved_data["grads"] = c10::List<c10::optional<Tensor>>(
         std::vector<c10::optional<Tensor>>(r.grads.begin(), r.grads.end()));
-    // What a recomputation needs: the inputs (version-checked when unpacked) and the settings.
-    torch::autograd::variable_list inputs(user.begin(), user.end());
+    // What a recomputation needs: the inputs with their version counters, and the settings. Kept
+    // in saved_data rather than save_for_backward, which refuses inference tensors (pools drawn
+    // under torch.inference_mode) and would pack every table under saved_tensors_hooks for a
+    // second backward that rarely comes.
+    std::vector<Tensor> inputs(user.begin(), user.end());
     inputs.insert(inputs.end(), item.begin(), item.end());
     inputs.insert(inputs.end(), {fused_user, fused_item, users, positives, pools,
                                  negatives.has_value() ? *negatives : Tensor()});
-    ctx->save_for_backward(inputs);
+    std::vector<std::int64_t> versions;
+    for (const Tensor& t : inputs)
+      versions.push_back(t.defined() && !t.is_inference() ? static_cast<std::int64_t>(t._version()) : -1);
+    ctx->saved_data["inputs"] = c10::List<c10::optional<Tensor>>(std::vector<c10::optional<Tensor>>(inputs.begin(), inputs.end()));
+    ctx->saved_data["versions"] = versions;
     ctx->saved_data["M"] = static_cast<std::int64_t>(item.size());
     ctx->saved_data["reals"] = std::vector<double>{s.lambda_bpr, s.lambda_h, s.lambda_s, s.theta, s.tau, s.lambda_reg};
     ctx->saved_data["modes"] = std::vector<std::string>{s.reduction, s.synergy_grad};
@@ -249,7 +256,18 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
       ctx->saved_data.erase(saved);
       return grads;
     }
-    const torch::autograd::variable_list in = ctx->get_saved_variables();
+    const auto saved_inputs = ctx->saved_data["inputs"].toOptionalTensorList();
+    const auto versions = ctx->saved_data["versions"].toIntVector();
+    std::vector<Tensor> in;
+    for (std::size_t k = 0; k < saved_inputs.size(); ++k) {
+      const c10::optional<Tensor> t = saved_inputs.get(k);
+      in.push_back(t.has_value() ? *t : Tensor());
+      // The wording of autograd's own check, which save_for_backward would have made.
+      TORCH_CHECK(versions[k] < 0 || static_cast<std::int64_t>(in.back()._version()) == versions[k],
+                  "brmrs.loss: one of the variables needed for gradient computation has been modified by an "
+                  "inplace operation: input ", k, " is at version ", in.back()._version(), "; expected version ",
+                  versions[k], " (a second backward recomputes the gradients from the inputs)");
+    }
     const auto M = static_cast<std::size_t>(ctx->saved_data["M"].toInt());
     const auto reals = ctx->saved_data["reals"].toDoubleVector();
     const auto modes = ctx->saved_data["modes"].to<std::vector<std::string>>();
@@ -268,8 +286,9 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
                                                  torch::autograd::variable_list grad_out) {
     const Tensor& go = grad_out[0];
     std::vector<Tensor> grads = take_gradients(ctx);
-    // loss.backward() passes exactly 1: the buffers go out as they are.
-    const bool unit = go.defined() && go.numel() == 1 && go.item<double>() == 1.0;
+    // loss.backward() passes exactly 1: the buffers go out as they are. Not when the upstream
+    // gradient is itself differentiable (create_graph): the product keeps its link to it.
+    const bool unit = go.defined() && !go.requires_grad() && go.numel() == 1 && go.item<double>() == 1.0;
     torch::autograd::variable_list result;
     for (Tensor& g : grads) {
       if (!g.defined() || !go.defined())

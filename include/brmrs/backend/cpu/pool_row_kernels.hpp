@@ -1,7 +1,7 @@
 // brmrs/backend/cpu/pool_row_kernels.hpp — the CPU kernels of sample_pools (sampler.hpp): one
-// example's pool, 32 slots per pass, by the portable lane loop or, in translation units compiled
-// for AVX-512F, by backend/simd/sampler_avx512.hpp; both write the same bits as
-// detail::sample_pool_row. Also the prefetch of a user's observed row (a hint only).
+// example's pool by the portable lane loop (32 slots per pass) or, in translation units compiled
+// for AVX-512F or AVX2, by backend/simd/sampler_avx512.hpp or sampler_avx2.hpp; all write the same
+// bits as detail::sample_pool_row. Also the prefetch of a user's observed row (a hint only).
 #pragma once
 
 #include <cstddef>
@@ -12,6 +12,7 @@
 #include "../../detail/sample_pool_row.hpp"
 #include "../../rng/philox.hpp"
 #include "../../unobserved_draw.hpp"
+#include "../simd/sampler_avx2.hpp"
 #include "../simd/sampler_avx512.hpp"
 
 BRMRS_BEGIN_NAMESPACE
@@ -77,9 +78,12 @@ inline void nth_unobserved_lanes(const Id* observed, std::uint64_t degree, std::
 // translation unit's target, so translation units compiled for different instruction sets
 // instantiate different functions (no ODR clash between a -mavx512f and a generic one).
 struct sampler_portable {};  // the lane loop above: any target, vectorized by the compiler
+struct sampler_avx2 {};      // backend/simd/sampler_avx2.hpp: needs AVX2 at compile time
 struct sampler_avx512 {};    // backend/simd/sampler_avx512.hpp: needs AVX-512F at compile time
 #if BRMRS_SAMPLER_HAS_AVX512
 using sampler_default_isa = sampler_avx512;
+#elif BRMRS_SAMPLER_HAS_AVX2
+using sampler_default_isa = sampler_avx2;
 #else
 using sampler_default_isa = sampler_portable;
 #endif
@@ -122,6 +126,25 @@ struct pool_row_kernel<sampler_avx512> {
       if (n_items < (std::uint64_t(1) << 31)) {
         using Key = std::conditional_t<sizeof(Id) == 4, std::int32_t, std::int64_t>;
         avx512::sample_pool_row(reinterpret_cast<const Key*>(observed), degree, n_items, seed, step, example, out, K);
+        return;
+      }
+    }
+    pool_row_kernel<sampler_portable>::draw(observed, degree, n_items, seed, step, example, out, K);
+  }
+};
+#endif
+
+#if BRMRS_SAMPLER_HAS_AVX2
+template <>
+struct pool_row_kernel<sampler_avx2> {
+  template <class Id>
+  static void draw(const Id* observed, std::uint64_t degree, std::uint64_t n_items, std::uint64_t seed,
+                   std::uint64_t step, std::uint64_t example, Id* out, std::uint64_t K) noexcept {
+    // Signed 32-bit compares and gather indices: ids below 2^31.
+    if constexpr (sizeof(Id) == 4 || sizeof(Id) == 8) {
+      if (n_items < (std::uint64_t(1) << 31)) {
+        using Key = std::conditional_t<sizeof(Id) == 4, std::int32_t, std::int64_t>;
+        avx2::sample_pool_row(reinterpret_cast<const Key*>(observed), degree, n_items, seed, step, example, out, K);
         return;
       }
     }
