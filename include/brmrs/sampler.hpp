@@ -31,12 +31,13 @@
 // On the CPU one of three kernels that write the same bits draws the slots
 // (detail::pool_row_kernel): with AVX-512F at compile time backend/simd/sampler_avx512.hpp (Philox on
 // 16 counters in vector registers, the rank counted by vector compares for rows up to 4 096
-// items), with AVX2 backend/simd/sampler_avx2.hpp (the same on 8 counters, vector counts up to 64
-// items, gathered binary searches above), otherwise a portable lane loop (16 counters the compiler
-// vectorizes, 32 binary searches in lockstep); the observed row of the example two ahead is prefetched
-// (detail::prefetch_observed_row). One core of the CI machine draws a workload-W batch
-// (2048 x 64 ids) in about 0.14 ms at degree 10 with the AVX-512 kernel, 0.57 ms with the
-// portable one (docs/performance.md).
+// items), with AVX2 backend/simd/sampler_avx2.hpp (the same on 8 counters; vector counts up to
+// 4 096 items, gathered binary searches above), otherwise a portable lane loop (16 counters the
+// compiler vectorizes, 32 binary searches in lockstep); the observed row of the example two ahead
+// is prefetched (detail::prefetch_observed_row). One core of the CI machine draws a workload-W
+// batch (2048 x 64 ids) at degree 10 in about 0.19 ms with the AVX-512 kernel, 0.37 ms with the
+// AVX2 one, 0.69 ms (AVX-512 build) to 3.4 ms (x86-64-v3 build) with the portable one
+// (docs/performance.md).
 // OpenMP `parallel for schedule(static)` over examples when the caller compiles with OpenMP.
 //
 // Preconditions, all checked before the first write (brmrs::invalid_argument names the argument,

@@ -7,9 +7,9 @@
 //   Philox     mulhi by vpmuludq on even and odd lanes, mullo by vpmulld;
 //   uniform    floor(x·n / 2^64) for n < 2^32 from two 32x32->64 products per draw (exactly
 //              brmrs::uniform_below);
-//   rank       c = #{j : o_j - j <= r} by a vector count up to small_degree observed items (one
-//              compare per observed item and 8 draws), else an 8-lane lockstep binary search
-//              with gathers (nth_unobserved's probe sequence).
+//   rank       c = #{j : o_j - j <= r} by a vector count (small degrees), a two-level count over
+//              blocks of 16 (up to 4 096 observed items) or an 8-lane lockstep binary search
+//              with gathers (nth_unobserved's probe sequence); see small_degree below.
 // AVX2 has signed 32-bit compares only, so the kernel needs ids below 2^31 (then every rank and
 // every o_j - j is a non-negative int32); the caller hands larger catalogues to the portable loop.
 // Preconditions (checked by sample_pools before it calls in): n_items < 2^31, degree < n_items,
@@ -36,9 +36,17 @@ BRMRS_BEGIN_NAMESPACE
 namespace detail {
 namespace avx2 {
 
-// Up to this many observed items the rank is a vector count (the list's o_j - j, broadcast one
-// by one, against 8 draws); above, a binary search of ceil(log2(degree)) gathers.
-constexpr std::uint64_t small_degree = 64;
+// How the rank c = #{j : o_j - j <= r} is found, by degree (a W batch of 2048 x 64 on one core of
+// an AVX-512 Xeon running the x86-64-v3 build, docs/performance.md):
+//   degree <= small_degree: every o_j - j is compared with 8 draws at once (the count alone takes
+//     1.1 ms at degree 100 and 8.9 ms at 1 000, so it stops early; 32 is not tuned further);
+//   degree <= 16 * max_blocks: two levels: the draws are compared with the first o_j - j of every
+//     block of 16, then each draw with the 16 of its block (two loads, one popcount): 0.66 ms at
+//     degree 100, 1.4 ms at 1 000;
+//   above: an 8-lane lockstep binary search with gathers, slow on AVX2 (1.2 ms at degree 100,
+//     2.3 ms at 1 000).
+constexpr std::uint64_t small_degree = 32;
+constexpr std::uint64_t max_blocks = 256;
 
 // hi and lo halves of m * x for 8 unsigned 32-bit lanes (m broadcast).
 inline void mulhilo8(__m256i m, __m256i x, __m256i& hi, __m256i& lo) noexcept {
@@ -105,12 +113,36 @@ inline __m256i rank_search8(const Id* observed, std::uint64_t degree, __m256i r)
   return _mm256_add_epi32(lo, _mm256_add_epi32(_mm256_set1_epi32(1), above));  // lo + 1, or lo when above
 }
 
-// c = per lane, how many of values[0..n) are <= r (all below 2^31): n - #{values > r}.
-inline __m256i count_at_most8(const std::int32_t* values, std::uint64_t n, __m256i r) noexcept {
+// c = per lane, how many of values[0], values[stride], ... (n of them, all below 2^31) are <= r:
+// n - #{values > r}.
+inline __m256i count_at_most8(const std::int32_t* values, std::uint64_t n, std::uint64_t stride, __m256i r) noexcept {
   __m256i above = _mm256_setzero_si256();  // minus the count of values > r
   for (std::uint64_t j = 0; j < n; ++j)
-    above = _mm256_add_epi32(above, _mm256_cmpgt_epi32(_mm256_set1_epi32(values[j]), r));
+    above = _mm256_add_epi32(above, _mm256_cmpgt_epi32(_mm256_set1_epi32(values[j * stride]), r));
   return _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(n)), above);
+}
+
+// The two-level rank of 8 draws r over below[0 .. 16 * n_blocks) (o_j - j, padded with INT32_MAX
+// past the degree): t = the last block whose first value is <= r (block 0 when none is), then the
+// count inside it.
+inline __m256i rank_blocks8(const std::int32_t* below, std::uint64_t n_blocks, __m256i r) noexcept {
+  const __m256i t = _mm256_max_epi32(
+      _mm256_sub_epi32(count_at_most8(below, n_blocks, 16, r), _mm256_set1_epi32(1)), _mm256_setzero_si256());
+  alignas(32) std::int32_t rank[8], block[8], c[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(rank), r);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(block), t);
+  for (int i = 0; i < 8; ++i) {
+    const std::int32_t* v = below + 16 * block[i];
+    const __m256i ri = _mm256_set1_epi32(rank[i]);
+    const unsigned above =
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(v)), ri)))) |
+        static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(
+            _mm256_cmpgt_epi32(_mm256_load_si256(reinterpret_cast<const __m256i*>(v + 8)), ri))))
+            << 8;
+    c[i] = 16 * block[i] + 16 - __builtin_popcount(above);
+  }
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(c));
 }
 
 // out[0..K) = the ids of sample_pool_row (same integers), for n_items < 2^31. Key is std::int32_t
@@ -120,12 +152,16 @@ inline void sample_pool_row(const Key* observed, std::uint64_t degree, std::uint
                             std::uint64_t step, std::uint64_t example, Id* out, std::uint64_t K) noexcept {
   const philox4x32_key key{{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}};
   const __m256i n_free = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(n_items - degree)));
-  // The small-degree count compares against o_j - j, computed once per example.
-  alignas(32) std::int32_t below[small_degree];
-  const bool small = degree <= small_degree;
-  if (small)
+  // Up to 16 * max_blocks observed items, o_j - j once per example, padded to a whole block with
+  // INT32_MAX (above every rank: r < n_free < 2^31).
+  alignas(32) std::int32_t below[16 * max_blocks];
+  const std::uint64_t n_blocks = (degree + 15) / 16;
+  const bool small = degree <= small_degree, medium = !small && n_blocks <= max_blocks;
+  if (small || medium) {
     for (std::uint64_t j = 0; j < degree; ++j)
       below[j] = static_cast<std::int32_t>(static_cast<std::uint64_t>(observed[j]) - j);
+    for (std::uint64_t j = degree; j < 16 * n_blocks; ++j) below[j] = 0x7FFFFFFF;
+  }
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i b0 = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(example)));
   const __m256i c0 = _mm256_set1_epi32(static_cast<int>(static_cast<std::uint32_t>(step)));
@@ -138,8 +174,11 @@ inline void sample_pool_row(const Key* observed, std::uint64_t degree, std::uint
     philox8(a, b, c, d, key);
     __m256i even = uniform_below8(a, b, n_free), odd = uniform_below8(c, d, n_free);
     if (small) {
-      even = _mm256_add_epi32(even, count_at_most8(below, degree, even));
-      odd = _mm256_add_epi32(odd, count_at_most8(below, degree, odd));
+      even = _mm256_add_epi32(even, count_at_most8(below, degree, 1, even));
+      odd = _mm256_add_epi32(odd, count_at_most8(below, degree, 1, odd));
+    } else if (medium) {
+      even = _mm256_add_epi32(even, rank_blocks8(below, n_blocks, even));
+      odd = _mm256_add_epi32(odd, rank_blocks8(below, n_blocks, odd));
     } else {
       even = _mm256_add_epi32(even, rank_search8(observed, degree, even));
       odd = _mm256_add_epi32(odd, rank_search8(observed, degree, odd));
