@@ -115,21 +115,32 @@ struct pool_row_kernel<sampler_portable> {
   }
 };
 
+// The vector kernels work in 32-bit lanes (signed compares, signed gather indices): ids below
+// 2^31, 32- or 64-bit. `row` is the kernel's sample_pool_row, called with the observed list viewed
+// as the signed type of its width (the ids are below n_items, so the bits are the same); other
+// catalogues and id widths take the portable loop.
+template <class Id, class VectorRow>
+inline void draw_vector_or_portable(VectorRow row, const Id* observed, std::uint64_t degree, std::uint64_t n_items,
+                                    std::uint64_t seed, std::uint64_t step, std::uint64_t example, Id* out,
+                                    std::uint64_t K) noexcept {
+  if constexpr (sizeof(Id) == 4 || sizeof(Id) == 8) {
+    if (n_items < (std::uint64_t(1) << 31)) {
+      using Key = std::conditional_t<sizeof(Id) == 4, std::int32_t, std::int64_t>;
+      row(reinterpret_cast<const Key*>(observed), degree, n_items, seed, step, example, out, K);
+      return;
+    }
+  }
+  pool_row_kernel<sampler_portable>::draw(observed, degree, n_items, seed, step, example, out, K);
+}
+
 #if BRMRS_SAMPLER_HAS_AVX512
 template <>
 struct pool_row_kernel<sampler_avx512> {
   template <class Id>
   static void draw(const Id* observed, std::uint64_t degree, std::uint64_t n_items, std::uint64_t seed,
                    std::uint64_t step, std::uint64_t example, Id* out, std::uint64_t K) noexcept {
-    // The vector kernel works in 32-bit lanes with signed gather indices: ids below 2^31.
-    if constexpr (sizeof(Id) == 4 || sizeof(Id) == 8) {
-      if (n_items < (std::uint64_t(1) << 31)) {
-        using Key = std::conditional_t<sizeof(Id) == 4, std::int32_t, std::int64_t>;
-        avx512::sample_pool_row(reinterpret_cast<const Key*>(observed), degree, n_items, seed, step, example, out, K);
-        return;
-      }
-    }
-    pool_row_kernel<sampler_portable>::draw(observed, degree, n_items, seed, step, example, out, K);
+    draw_vector_or_portable([](const auto* o, auto... a) noexcept { avx512::sample_pool_row(o, a...); }, observed,
+                            degree, n_items, seed, step, example, out, K);
   }
 };
 #endif
@@ -140,15 +151,8 @@ struct pool_row_kernel<sampler_avx2> {
   template <class Id>
   static void draw(const Id* observed, std::uint64_t degree, std::uint64_t n_items, std::uint64_t seed,
                    std::uint64_t step, std::uint64_t example, Id* out, std::uint64_t K) noexcept {
-    // Signed 32-bit compares and gather indices: ids below 2^31.
-    if constexpr (sizeof(Id) == 4 || sizeof(Id) == 8) {
-      if (n_items < (std::uint64_t(1) << 31)) {
-        using Key = std::conditional_t<sizeof(Id) == 4, std::int32_t, std::int64_t>;
-        avx2::sample_pool_row(reinterpret_cast<const Key*>(observed), degree, n_items, seed, step, example, out, K);
-        return;
-      }
-    }
-    pool_row_kernel<sampler_portable>::draw(observed, degree, n_items, seed, step, example, out, K);
+    draw_vector_or_portable([](const auto* o, auto... a) noexcept { avx2::sample_pool_row(o, a...); }, observed,
+                            degree, n_items, seed, step, example, out, K);
   }
 };
 #endif
