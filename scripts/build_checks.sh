@@ -26,16 +26,14 @@ if [ "$levels" = "v4 v3" ]; then
   echo "== the Python package's x86-64-v3 module, and its pytest suite on it"
   pydir=$(mktemp -d)
   trap 'rm -rf "$pydir"' EXIT
-  if ! BRMRS_LEVELS=v3 /usr/bin/python3 -m pip install --no-build-isolation --no-deps --no-index \
-      --target "$pydir/site" ./python > "$pydir/pip.log" 2>&1; then
+  if ! python_install v3 "$pydir"; then
     cat "$pydir/pip.log"
     echo "== the Python package's v3 module did not build" >&2
     exit 1
   fi
-  here=$PWD
-  (cd "$pydir" && export BRMRS_LEVEL=v3 PYTHONPATH="$pydir/site" &&
-    /usr/bin/python3 -c "import brmrs; print(brmrs.build_info); assert brmrs.level == 'v3', brmrs.level" &&
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider "$here/python/tests" "$here/examples/host/test_host.py")
+  (cd "$pydir" && BRMRS_LEVEL=v3 PYTHONPATH="$pydir/site" \
+    /usr/bin/python3 -c "import brmrs; print(brmrs.build_info); assert brmrs.level == 'v3', brmrs.level")
+  BRMRS_LEVEL=v3 python_tests "$pydir"
   # The equivalence tests (test_simd_*) and test_sampler, which check every kernel against its
   # scalar definition, for an AVX2 target: xsimd's fma3<avx2> kernels and the AVX2 sampler.
   echo "== the SIMD equivalence and sampler tests built for x86-64-v3 (AVX2)"

@@ -24,3 +24,17 @@ sanitizer_env() {
   export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 }
+# python_install LEVELS DIR: the Python package (python/) built for the x86-64 LEVELS (setup.py's
+# BRMRS_LEVELS: native, v3, ...) and installed offline into DIR/site; pip's output in DIR/pip.log.
+python_install() {
+  BRMRS_LEVELS=$1 /usr/bin/python3 -m pip install --no-build-isolation --no-deps --no-index \
+    --target "$2/site" ./python > "$2/pip.log" 2>&1
+}
+# python_tests DIR: the package's pytest suite and the host model's tests against DIR/site, run
+# from DIR (outside the tree, so the source folder cannot stand in for the installed package).
+# pytest exits 5 when it collects no test, which fails like any other non-zero status.
+python_tests() {
+  local here=$PWD
+  (cd "$1" && PYTHONPATH="$1/site" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$here/python/tests" \
+    "$here/examples/host/test_host.py")
+}

@@ -42,9 +42,8 @@ phase_done "Release build"
 # unit, 60 CPU-s; scripts/build_checks.sh builds and tests the x86-64-v3 module an AVX-512 CPU does
 # not import): it builds in the background, into a temporary folder, while the Release tests and
 # the sanitizer build use the cores; its pytest suite runs once it is installed.
-pydir=$(mktemp -d) pytests=$PWD/python/tests host_tests=$PWD/examples/host/test_host.py
-BRMRS_LEVELS=native /usr/bin/python3 -m pip install --no-build-isolation --no-deps --no-index \
-  --target "$pydir/site" ./python > "$pydir/pip.log" 2>&1 &
+pydir=$(mktemp -d)
+python_install native "$pydir" &
 pip_pid=$!
 trap 'kill "$pip_pid" 2>/dev/null || true' EXIT
 (cd "$root/release" && ctest --output-on-failure -j "$jobs")
@@ -63,9 +62,7 @@ if ! wait "$pip_pid"; then
   exit 1
 fi
 tail -n 1 "$pydir/pip.log"
-# pytest exits 5 when it collects no test, which fails here like any other non-zero status.
-(cd "$pydir" && PYTHONPATH="$pydir/site" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$pytests" \
-  "$host_tests")
+python_tests "$pydir"
 rm -rf "$pydir"
 phase_done "Python package (waiting for its build, then its tests)"
 

@@ -208,6 +208,21 @@ forward_result forward_any(at::TensorList user, at::TensorList item, const Tenso
   });
 }
 
+// Tensors kept in AutogradContext::saved_data (an IValue: a list of optional tensors, undefined
+// ones as None), and back.
+c10::IValue tensor_list(const std::vector<Tensor>& ts) {
+  return c10::List<c10::optional<Tensor>>(std::vector<c10::optional<Tensor>>(ts.begin(), ts.end()));
+}
+std::vector<Tensor> tensors_of(const c10::IValue& v) {
+  const auto list = v.toOptionalTensorList();
+  std::vector<Tensor> ts;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const c10::optional<Tensor> t = list.get(k);
+    ts.push_back(t.has_value() ? *t : Tensor());
+  }
+  return ts;
+}
+
 // Autograd: forward computes the loss and every table gradient in one pass. The gradients wait in
 // saved_data; the first backward hands them out (erased from ctx, so a leaf's AccumulateGrad adopts
 // each buffer without a copy) and scales them in place only when the incoming gradient is not 1.
@@ -220,8 +235,7 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
                                                 const Tensor& positives, const Tensor& pools,
                                                 const c10::optional<Tensor>& negatives, loss_settings s) {
     forward_result r = forward_any(user, item, fused_user, fused_item, users, positives, pools, negatives, s);
-    ctx->saved_data["grads"] = c10::List<c10::optional<Tensor>>(
-        std::vector<c10::optional<Tensor>>(r.grads.begin(), r.grads.end()));
+    ctx->saved_data["grads"] = tensor_list(r.grads);
     // What a recomputation needs: the inputs with their version counters, and the settings. Kept
     // in saved_data rather than save_for_backward, which refuses inference tensors (pools drawn
     // under torch.inference_mode) and would pack every table under saved_tensors_hooks for a
@@ -233,7 +247,7 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
     std::vector<std::int64_t> versions;
     for (const Tensor& t : inputs)
       versions.push_back(t.defined() && !t.is_inference() ? static_cast<std::int64_t>(t._version()) : -1);
-    ctx->saved_data["inputs"] = c10::List<c10::optional<Tensor>>(std::vector<c10::optional<Tensor>>(inputs.begin(), inputs.end()));
+    ctx->saved_data["inputs"] = tensor_list(inputs);
     ctx->saved_data["versions"] = versions;
     ctx->saved_data["M"] = static_cast<std::int64_t>(item.size());
     ctx->saved_data["reals"] = std::vector<double>{s.lambda_bpr, s.lambda_h, s.lambda_s, s.theta, s.tau, s.lambda_reg};
@@ -245,29 +259,20 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
 
   // The table gradients of the forward pass: the saved ones the first time, recomputed after.
   static std::vector<Tensor> take_gradients(torch::autograd::AutogradContext* ctx) {
-    std::vector<Tensor> grads;
     const auto saved = ctx->saved_data.find("grads");
     if (saved != ctx->saved_data.end()) {
-      const auto list = saved->second.toOptionalTensorList();
-      for (std::size_t k = 0; k < list.size(); ++k) {
-        const c10::optional<Tensor> g = list.get(k);
-        grads.push_back(g.has_value() ? *g : Tensor());
-      }
-      ctx->saved_data.erase(saved);
+      std::vector<Tensor> grads = tensors_of(saved->second);
+      ctx->saved_data.erase(saved);  // the only references left are in grads
       return grads;
     }
-    const auto saved_inputs = ctx->saved_data["inputs"].toOptionalTensorList();
+    const std::vector<Tensor> in = tensors_of(ctx->saved_data["inputs"]);
     const auto versions = ctx->saved_data["versions"].toIntVector();
-    std::vector<Tensor> in;
-    for (std::size_t k = 0; k < saved_inputs.size(); ++k) {
-      const c10::optional<Tensor> t = saved_inputs.get(k);
-      in.push_back(t.has_value() ? *t : Tensor());
+    for (std::size_t k = 0; k < in.size(); ++k)
       // The wording of autograd's own check, which save_for_backward would have made.
-      TORCH_CHECK(versions[k] < 0 || static_cast<std::int64_t>(in.back()._version()) == versions[k],
+      TORCH_CHECK(versions[k] < 0 || static_cast<std::int64_t>(in[k]._version()) == versions[k],
                   "brmrs.loss: one of the variables needed for gradient computation has been modified by an "
-                  "inplace operation: input ", k, " is at version ", in.back()._version(), "; expected version ",
+                  "inplace operation: input ", k, " is at version ", in[k]._version(), "; expected version ",
                   versions[k], " (a second backward recomputes the gradients from the inputs)");
-    }
     const auto M = static_cast<std::size_t>(ctx->saved_data["M"].toInt());
     const auto reals = ctx->saved_data["reals"].toDoubleVector();
     const auto modes = ctx->saved_data["modes"].to<std::vector<std::string>>();
