@@ -439,7 +439,9 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
   std::vector<std::int32_t> users(B), positives(B), pools(B * K);
   te::batch_grads<T> g;
   g.resize(model, B);
-  mat dP(Eigen::Index(ds.n_users), Eigen::Index(model.Du)), dF(Eigen::Index(ds.n_items), Eigen::Index(model.Di)), dE;
+  // dP and dF start at zero; Adam and backward_items clear them once read, for the next scatter.
+  mat dP = mat::Zero(Eigen::Index(ds.n_users), Eigen::Index(model.Du));
+  mat dF = mat::Zero(Eigen::Index(ds.n_items), Eigen::Index(model.Di)), dE;
   std::vector<mat> dW, dC;
   te::adam_state<T> aP, aE;
   std::vector<te::adam_state<T>> aW(M), aC(M);
@@ -487,13 +489,11 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
       const brmrs::batch<std::int32_t> bt{uv, pv, brmrs::matrix_view<const std::int32_t>(pools.data(), b, K), {}};
       const auto r = brmrs::compute_objective(model.tables(), bt, cfg, g.outputs(b));
       mark(phase_times::objective);
-      dP.setZero();
-      dF.setZero();
       g.scatter(b, users.data(), positives.data(), dP, dF);
-      model.backward_items(X, dF, dE, dW, dC);
+      model.backward_items(X, dF, dE, dW, dC, true);
       mark(phase_times::backward);
       ++step;
-      te::adam_step(model.P, dP, aP, adam, long(step));
+      te::adam_step(model.P, dP, aP, adam, long(step), true);
       if (model.item_embedding) te::adam_step(model.E, dE, aE, adam, long(step));
       for (std::size_t m = 0; m < M; ++m) te::adam_step(model.W[m], dW[m], aW[m], adam, long(step));
       for (std::size_t m = 0; m < model.C.size(); ++m) te::adam_step(model.C[m], dC[m], aC[m], adam, long(step));
