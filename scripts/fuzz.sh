@@ -6,7 +6,8 @@
 # names the target and the input that broke it (copy that file into tests/fuzz/corpus/<target>/
 # with a name saying what it is, fix the code, and it is replayed by every ctest run) and exits 1.
 # BRMRS_FUZZ_BUILD picks the build folder (default build-fuzz/), BRMRS_FUZZ_JOBS how many
-# targets run at once (default 1), CXX_FUZZ the compiler (default clang++-14).
+# targets compile and run at once (default: the core count; every libFuzzer run is one process,
+# so each still gets a core and its full time), CXX_FUZZ the compiler (default clang++-14).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -15,7 +16,7 @@ all_targets=(npy mmrec from_pairs sample_pools objective eval)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 build=${BRMRS_FUZZ_BUILD:-build-fuzz}
-jobs=${BRMRS_FUZZ_JOBS:-1}
+jobs=${BRMRS_FUZZ_JOBS:-$(nproc)}
 cxx=${CXX_FUZZ:-clang++-14}
 command -v "$cxx" >/dev/null || { echo "fuzz.sh: $cxx not found (scripts/install-deps.sh installs clang-14)" >&2; exit 1; }
 mkdir -p "$build"
@@ -23,14 +24,34 @@ mkdir -p "$build"
 # this machine runs are the ones fuzzed (each is checked against the portable definition).
 flags=(-std=c++17 -g -O1 -march=native -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -fno-omit-frame-pointer -Iinclude -Wall -Wextra)
+# The stale targets are compiled `jobs` at a time (each clang++ is one process).
+stale=()
 for t in "${targets[@]}"; do
   src=tests/fuzz/fuzz_$t.cpp
   [ -f "$src" ] || { echo "fuzz.sh: no target $t ($src)" >&2; exit 1; }
   if [ ! -x "$build/fuzz_$t" ] || [ -n "$(find include tests/fuzz -newer "$build/fuzz_$t" -name '*.[hc]pp' | head -1)" ]; then
-    echo "== build fuzz_$t"
-    nice -n 10 "$cxx" "${flags[@]}" "$src" -o "$build/fuzz_$t"
+    stale+=("$t")
   fi
 done
+build_one() {
+  echo "== build fuzz_$1"
+  nice -n 10 "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$1.cpp" -o "$build/fuzz_$1"
+}
+running=0
+build_failed=0
+for t in "${stale[@]}"; do
+  build_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || build_failed=1
+    running=$((running - 1))
+  fi
+done
+while [ "$running" -gt 0 ]; do
+  wait -n || build_failed=1
+  running=$((running - 1))
+done
+[ "$build_failed" -eq 0 ] || { echo "fuzz.sh: a fuzz target did not compile (its errors are above)" >&2; exit 1; }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 run_one() {
