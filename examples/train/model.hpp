@@ -114,6 +114,7 @@ struct model {
   std::size_t M = 0, d = 0, Du = 0, Di = 0, Df = 0, fuo = 0, fio = 0, n_users = 0, n_items = 0;
   fusion kind = fusion::sum;
   bool item_embedding = true;
+  Eigen::Index block_rows = item_block_rows;  // rows per block of the item-side products
   mat<T> P;               // n_users x Du: user rows
   mat<T> E;               // n_items x d: item embeddings
   std::vector<mat<T>> W;  // f_m x d: projections
@@ -157,7 +158,7 @@ struct model {
   // only), the blocks in parallel.
   void forward_items(const std::vector<mat<T>>& X) {
     F.resize(Eigen::Index(n_items), Eigen::Index(Di));
-    for_row_blocks(Eigen::Index(n_items), item_block_rows, [&](Eigen::Index r0, Eigen::Index r1) {
+    for_row_blocks(Eigen::Index(n_items), block_rows, [&](Eigen::Index r0, Eigen::Index r1) {
       const Eigen::Index n = r1 - r0;
       auto Fb = F.middleRows(r0, n);
       for (std::size_t m = 0; m < M; ++m) Fb.middleCols(blk(m), dd()).noalias() = X[m].middleRows(r0, n) * W[m];
@@ -194,14 +195,14 @@ struct model {
   void backward_items(const std::vector<mat<T>>& X, mat<T>& dF, mat<T>& dE, std::vector<mat<T>>& dW,
                       std::vector<mat<T>>& dC, bool clear_dF = false) const {
     const Eigen::Index xb = xcol(), ni = Eigen::Index(n_items);
-    const Eigen::Index blocks = (ni + item_block_rows - 1) / item_block_rows;
+    const Eigen::Index blocks = (ni + block_rows - 1) / block_rows;
     if (item_embedding) dE.resize(ni, dd());
     const bool linear = kind == fusion::linear;
     // share[b * M + a]: block b's part of dW_a, then of dC_a.
     std::vector<mat<T>> wshare(std::size_t(blocks) * M), cshare(linear ? std::size_t(blocks) * M : 0);
-    for_row_blocks(ni, item_block_rows, [&](Eigen::Index r0, Eigen::Index r1) {
+    for_row_blocks(ni, block_rows, [&](Eigen::Index r0, Eigen::Index r1) {
       const Eigen::Index n = r1 - r0;
-      const std::size_t b = std::size_t(r0 / item_block_rows);
+      const std::size_t b = std::size_t(r0 / block_rows);
       const auto Fb = F.middleRows(r0, n);
       auto dFb = dF.middleRows(r0, n);
       if (item_embedding) dE.middleRows(r0, n) = dFb.middleCols(xb + dd(), dd());
@@ -221,12 +222,12 @@ struct model {
     });
     dW.resize(M);
     if (linear) dC.resize(M);
-    for (std::size_t a = 0; a < M; ++a) {
-      dW[a] = wshare[a];
-      for (Eigen::Index b = 1; b < blocks; ++b) dW[a] += wshare[std::size_t(b) * M + a];
+    for (std::size_t a = 0; a < M; ++a) {  // zero, then the shares in block order
+      dW[a].setZero(X[a].cols(), dd());
+      for (Eigen::Index b = 0; b < blocks; ++b) dW[a] += wshare[std::size_t(b) * M + a];
       if (!linear) continue;
-      dC[a] = cshare[a];
-      for (Eigen::Index b = 1; b < blocks; ++b) dC[a] += cshare[std::size_t(b) * M + a];
+      dC[a].setZero(dd(), dd());
+      for (Eigen::Index b = 0; b < blocks; ++b) dC[a] += cshare[std::size_t(b) * M + a];
     }
   }
 };

@@ -539,6 +539,7 @@ int self_check_one(te::fusion fusion, bool item_embedding) {
   std::vector<dmat> X;
   for (const auto& f : ds.features) X.push_back(f.cast<D>());
   te::model<D> m(ds.n_users, ds.n_items, X, 4, 99, fusion, item_embedding);
+  m.block_rows = 16;  // 40 items: blocks of 16, 16 and 8, so the per-block shares are added up
   for (auto& w : m.W) w *= 0.5;
   {
     // Move the linear fusion's C_m off the identity so the check sees a general mixing.
@@ -577,7 +578,11 @@ int self_check_one(te::fusion fusion, bool item_embedding) {
   dmat dP = dmat::Zero(Eigen::Index(m.n_users), Eigen::Index(m.Du)), dF = dmat::Zero(Eigen::Index(m.n_items), Eigen::Index(m.Di)), dE;
   std::vector<dmat> dW, dC;
   g.scatter(B, users.data(), positives.data(), dP, dF);
-  m.backward_items(X, dF, dE, dW, dC);
+  m.backward_items(X, dF, dE, dW, dC, true);
+  if (!dF.isZero(0)) {  // cleared for the next step's scatter (the trainer relies on it)
+    std::fprintf(stderr, "self-check: backward_items left %ld entries of dF nonzero\n", long((dF.array() != 0).count()));
+    return 1;
+  }
   double worst = 0;
   int checked = 0;
   auto check = [&](dmat& param, const dmat& grad, const char* name) {
