@@ -24,6 +24,27 @@ mkdir -p "$build"
 # this machine runs are the ones fuzzed (each is checked against the portable definition).
 flags=(-std=c++17 -g -O1 -march=native -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -fno-omit-frame-pointer -Iinclude -Wall -Wextra)
+# in_parallel FN NAME...: runs FN NAME for every NAME, `jobs` at a time; the NAMEs whose FN failed
+# are left in `failed`.
+in_parallel() {
+  local fn=$1 i t
+  shift
+  local pids=() names=()
+  failed=()
+  for t in "$@"; do
+    "$fn" "$t" &
+    pids+=($!)
+    names+=("$t")
+    if [ ${#pids[@]} -ge "$jobs" ]; then
+      wait "${pids[0]}" || failed+=("${names[0]}")
+      pids=("${pids[@]:1}")
+      names=("${names[@]:1}")
+    fi
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || failed+=("${names[$i]}")
+  done
+}
 # The stale targets are compiled `jobs` at a time (each clang++ is one process).
 stale=()
 for t in "${targets[@]}"; do
@@ -37,21 +58,8 @@ build_one() {
   echo "== build fuzz_$1"
   nice -n 10 "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$1.cpp" -o "$build/fuzz_$1"
 }
-running=0
-build_failed=0
-for t in "${stale[@]}"; do
-  build_one "$t" &
-  running=$((running + 1))
-  if [ "$running" -ge "$jobs" ]; then
-    wait -n || build_failed=1
-    running=$((running - 1))
-  fi
-done
-while [ "$running" -gt 0 ]; do
-  wait -n || build_failed=1
-  running=$((running - 1))
-done
-[ "$build_failed" -eq 0 ] || { echo "fuzz.sh: a fuzz target did not compile (its errors are above)" >&2; exit 1; }
+in_parallel build_one "${stale[@]}"
+[ ${#failed[@]} -eq 0 ] || { echo "fuzz.sh: a fuzz target did not compile (its errors are above)" >&2; exit 1; }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 run_one() {
@@ -62,22 +70,7 @@ run_one() {
   nice -n 19 "$build/fuzz_$t" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=4096 \
     -print_final_stats=1 -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/log" 2>&1
 }
-failed=()
-pids=()
-names=()
-for t in "${targets[@]}"; do
-  run_one "$t" &
-  pids+=($!)
-  names+=("$t")
-  if [ ${#pids[@]} -ge "$jobs" ]; then
-    if ! wait "${pids[0]}"; then failed+=("${names[0]}"); fi
-    pids=("${pids[@]:1}")
-    names=("${names[@]:1}")
-  fi
-done
-for i in "${!pids[@]}"; do
-  if ! wait "${pids[$i]}"; then failed+=("${names[$i]}"); fi
-done
+in_parallel run_one "${targets[@]}"
 for t in "${targets[@]}"; do
   log="$build/work/$t/log"
   stats=$(grep -E '^(#[0-9]+\s+DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" | tr -s ' ' | tr '\n' ' ' || true)

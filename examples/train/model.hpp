@@ -66,13 +66,17 @@ struct adam_options {
   double lr = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
 };
 
-// Runs f(r0, r1) over the blocks [b * rows, min(n, (b + 1) * rows)) of [0, n), the blocks spread
-// over the OpenMP threads. Every block is computed the same way whatever the thread count.
+// How many blocks of `rows` rows cover n rows.
+inline Eigen::Index row_block_count(Eigen::Index n, Eigen::Index rows) { return (n + rows - 1) / rows; }
+
+// Runs f(b, r0, r1) for every block b, rows [r0, r1) = [b * rows, min(n, (b + 1) * rows)) of
+// [0, n), the blocks spread over the OpenMP threads. Every block is computed the same way whatever
+// the thread count.
 template <class F>
 void for_row_blocks(Eigen::Index n, Eigen::Index rows, F&& f) {
-  const Eigen::Index blocks = (n + rows - 1) / rows;
+  const Eigen::Index blocks = row_block_count(n, rows);
 #pragma omp parallel for schedule(static)
-  for (Eigen::Index b = 0; b < blocks; ++b) f(b * rows, std::min(n, (b + 1) * rows));
+  for (Eigen::Index b = 0; b < blocks; ++b) f(b, b * rows, std::min(n, (b + 1) * rows));
 }
 
 // Rows per block of the item-side products: two blocks per thread of a 2-core host at TikTok's
@@ -158,7 +162,7 @@ struct model {
   // only), the blocks in parallel.
   void forward_items(const std::vector<mat<T>>& X) {
     F.resize(Eigen::Index(n_items), Eigen::Index(Di));
-    for_row_blocks(Eigen::Index(n_items), block_rows, [&](Eigen::Index r0, Eigen::Index r1) {
+    for_row_blocks(Eigen::Index(n_items), block_rows, [&](Eigen::Index, Eigen::Index r0, Eigen::Index r1) {
       const Eigen::Index n = r1 - r0;
       auto Fb = F.middleRows(r0, n);
       for (std::size_t m = 0; m < M; ++m) Fb.middleCols(blk(m), dd()).noalias() = X[m].middleRows(r0, n) * W[m];
@@ -195,14 +199,14 @@ struct model {
   void backward_items(const std::vector<mat<T>>& X, mat<T>& dF, mat<T>& dE, std::vector<mat<T>>& dW,
                       std::vector<mat<T>>& dC, bool clear_dF = false) const {
     const Eigen::Index xb = xcol(), ni = Eigen::Index(n_items);
-    const Eigen::Index blocks = (ni + block_rows - 1) / block_rows;
+    const Eigen::Index blocks = row_block_count(ni, block_rows);
     if (item_embedding) dE.resize(ni, dd());
     const bool linear = kind == fusion::linear;
     // share[b * M + a]: block b's part of dW_a, then of dC_a.
     std::vector<mat<T>> wshare(std::size_t(blocks) * M), cshare(linear ? std::size_t(blocks) * M : 0);
-    for_row_blocks(ni, block_rows, [&](Eigen::Index r0, Eigen::Index r1) {
+    for_row_blocks(ni, block_rows, [&](Eigen::Index bi, Eigen::Index r0, Eigen::Index r1) {
       const Eigen::Index n = r1 - r0;
-      const std::size_t b = std::size_t(r0 / block_rows);
+      const std::size_t b = std::size_t(bi);
       const auto Fb = F.middleRows(r0, n);
       auto dFb = dF.middleRows(r0, n);
       if (item_embedding) dE.middleRows(r0, n) = dFb.middleCols(xb + dd(), dd());
