@@ -1,7 +1,7 @@
-// Tests for brmrs/detail/scatter.hpp and the table-shaped accumulation of compute_objective:
-// per-example gradient rows scattered by hand, in the documented order, equal the table
-// gradients exactly (bitwise), and scatter_add equals a serial loop for any thread count.
-#include <brmrs/detail/scatter.hpp>
+// Tests for brmrs/backend/cpu/scatter_phase.hpp, the table-shaped accumulation of
+// compute_objective: per-example gradient rows scattered by hand, in the documented order, equal
+// the table gradients exactly (bitwise), with and without per-example rows requested, for the
+// scalar and default (SIMD) backends and for 1, 2 and 7 threads.
 #include <brmrs/objective.hpp>
 
 #include <catch2/catch.hpp>
@@ -28,10 +28,11 @@ bool bitwise_equal(const std::vector<T>& a, const std::vector<T>& b) {
 
 // The hand scatter: the documented order — example-major; within an example user rows m = 0..M-1,
 // then for each m: i+, i-, j^c for c != m; then the fused user, i+, i- rows.
-template <class T, class Id>
-void check_hand_scatter(std::uint64_t seed, std::size_t M, bool shared, bool given_negatives) {
-  INFO("seed " << seed << " M " << M << " shared " << shared);
-  auto p = random_problem<T, Id>(seed, M, 7, shared, 24, 5, 6, 15);
+template <class T, class Id, class Backend = brmrs::scalar_backend>
+void check_hand_scatter(std::uint64_t seed, std::size_t M, bool shared, bool given_negatives, std::size_t B = 24,
+                        std::size_t n_users = 6, std::size_t n_items = 15) {
+  INFO("seed " << seed << " M " << M << " shared " << shared << " B " << B);
+  auto p = random_problem<T, Id>(seed, M, 7, shared, B, 5, n_users, n_items);
   p.given_negatives = given_negatives;
   p.config.lambda_reg = T(0.03);
   brmrs_test::table_buffers<T> lib(p), hand(p);
@@ -42,13 +43,13 @@ void check_hand_scatter(std::uint64_t seed, std::size_t M, bool shared, bool giv
   out.tables = lib.views(p);
   out.hard_negatives = {hard.data(), p.B, M};
   out.negatives = {negs.data(), p.B};
-  brmrs::compute_objective(p.tables(), p.make_batch(), p.config, out, brmrs::scalar_backend{});
+  brmrs::compute_objective(p.tables(), p.make_batch(), p.config, out, Backend{});
 
   // The same call with only table gradients (internal rows) must give the same tables.
   brmrs_test::table_buffers<T> only(p);
   brmrs::objective_outputs<T, Id> out2;
   out2.tables = only.views(p);
-  brmrs::compute_objective(p.tables(), p.make_batch(), p.config, out2, brmrs::scalar_backend{});
+  brmrs::compute_objective(p.tables(), p.make_batch(), p.config, out2, Backend{});
 
   auto add = [](std::vector<T>& table, std::size_t row, std::size_t d, const T* src) {
     for (std::size_t i = 0; i < d; ++i) table[row * d + i] += src[i];
@@ -88,33 +89,23 @@ TEST_CASE("rows scattered by hand equal the table-shaped accumulation exactly", 
     }
 }
 
-TEST_CASE("scatter_add equals a serial loop for 1, 2 and 7 threads", "[scatter]") {
-  const std::uint64_t seed = 42;
-  INFO("seed " << seed);
-  std::mt19937_64 rng(seed);
-  const std::size_t rows = 97, cols = 33, n = 4000;  // n·cols above the parallel threshold
-  std::vector<float> src(n * cols);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (auto& x : src) x = u(rng);
-  std::vector<brmrs::detail::scatter_item<float>> items;
-  std::uniform_int_distribution<std::size_t> r(0, rows - 1);
-  for (std::size_t e = 0; e < n; ++e) items.push_back({r(rng), &src[e * cols]});
-  // Destination with a row stride wider than its columns: the padding must stay untouched.
-  const std::size_t stride = 40;
-  std::vector<float> serial(rows * stride, 0.25f);
-  for (std::size_t e = 0; e < n; ++e)
-    for (std::size_t i = 0; i < cols; ++i) serial[items[e].row * stride + i] += items[e].src[i];
+// B·(M + 2)·d far above the parallel threshold, and few rows, so every thread owns rows that many
+// examples add into.
+TEST_CASE("the owner-computes scatter equals the hand scatter for 1, 2 and 7 threads", "[scatter][threads]") {
+#if BRMRS_HAS_OPENMP
+  const int saved = omp_get_max_threads();
   for (int nt : {1, 2, 7}) {
-#if BRMRS_HAS_OPENMP
-    const int saved = omp_get_max_threads();
     omp_set_num_threads(nt);
-#endif
-    std::vector<float> dest(rows * stride, 0.25f);
-    brmrs::detail::scatter_add(brmrs::matrix_view<float>(dest.data(), rows, cols, stride), items.data(), items.size());
-#if BRMRS_HAS_OPENMP
-    omp_set_num_threads(saved);
-#endif
     INFO("threads " << nt);
-    CHECK(bitwise_equal(dest, serial));
+#endif
+    std::uint64_t seed = 400;
+    for (std::size_t M : {2, 3}) {
+      check_hand_scatter<float, std::int32_t>(seed++, M, false, false, 1500, 40, 90);
+      check_hand_scatter<double, std::int64_t, brmrs::default_backend>(seed++, M, true, true, 1500, 40, 90);
+      check_hand_scatter<float, std::int64_t, brmrs::default_backend>(seed++, M, false, false, 1500, 40, 90);
+    }
+#if BRMRS_HAS_OPENMP
   }
+  omp_set_num_threads(saved);
+#endif
 }

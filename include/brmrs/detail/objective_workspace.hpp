@@ -12,7 +12,6 @@
 #include "../config.hpp"
 #include "example_fault.hpp"
 #include "example_loss.hpp"
-#include "scatter.hpp"
 
 BRMRS_BEGIN_NAMESPACE
 namespace detail {
@@ -51,7 +50,7 @@ U* thread_blocks(std::vector<U>& v, std::size_t threads, std::size_t n) {
 // The internal buffers of one run_objective call, kept per calling thread between calls
 // (thread_local): they only grow, to the largest call the thread has made, so a training loop
 // stops paying for allocation, page faults and page clearing per batch (~270 KB for W, the loss
-// inputs of every example included; 7 MB more when only table gradients are requested;
+// inputs of every example included; the table scatter needs one gradient row per thread more;
 // docs/performance.md). Every element a call reads is written by that call first, so results
 // never depend on what a previous call left. OpenMP worker threads only use the calling thread's
 // buffers through pointers. A nested call on the same thread (none exists
@@ -65,8 +64,8 @@ struct objective_workspace {
   std::vector<const T*> urow;                // per-thread user-row pointers
   std::vector<unsigned char> degraded;       // B
   std::vector<example_fault<T>> fault;       // B
-  std::vector<T> own_rows;                   // gradient rows when only tables are requested
-  std::vector<scatter_item<T>> items;        // scatter lists, every destination group
+  std::vector<T> row_scratch;                // per-thread gradient row of the table scatter
+  std::vector<std::size_t> owner_bounds;     // per-thread row ranges of the table scatter
   bool busy = false;
 };
 

@@ -40,16 +40,71 @@ void write_example_outputs(const example_buffers<T, Id>& e, const objective_conf
                             cfg.lambda_reg * t_l2[b];
 }
 
-// Every example's gradient rows into `rows` (the caller's, or internal ones for the scatter).
+// r = g·x (+ reg·self): the gradient row of an item row (or a fused row) under one score, d wide.
+template <class P, class T>
+inline void scaled_row(T g, const T* x, T reg, const T* self, T* r, std::size_t d) noexcept {
+  P::scale(g, x, r, d);
+  if (reg != T(0)) P::axpy(reg, self, r, d);
+}
+
+// dL/dp_u of example b in modality m into r: g+·q_{i+} + g-·q_{i-} + Σ_{c≠m} g_{m,c}·q_{j^c} (+ reg·p_u).
+template <class P, class T, class Id>
+inline void user_gradient_row(const dot_tables<T>& tables, const example_buffers<T, Id>& e, const objective_shape& sh,
+                              std::size_t b, std::size_t m, std::size_t u, std::size_t ip, std::size_t in, T reg,
+                              T* r) noexcept {
+  const std::size_t M = sh.M, B = sh.B, d = sh.dims[m];
+  P::scale(e.g_pos[m * B + b], tables.item[m].row(ip), r, d);
+  P::axpy(e.g_neg[m * B + b], tables.item[m].row(in), r, d);
+  for (std::size_t c = 0; c < M; ++c)
+    if (c != m)
+      P::axpy(e.g_cross[(m * M + c) * B + b], tables.item[m].row(static_cast<std::size_t>(e.hard_id[b * M + c])), r, d);
+  if (reg != T(0)) P::axpy(reg, tables.user[m].row(u), r, d);
+}
+
+// dL/df_u of example b into r: g+_f·f_{i+} + g-_f·f_{i-} (+ reg·f_u).
+template <class P, class T, class Id>
+inline void fused_user_gradient_row(const dot_tables<T>& tables, const example_buffers<T, Id>& e, std::size_t b,
+                                    std::size_t u, std::size_t ip, std::size_t in, std::size_t d_f, T reg,
+                                    T* r) noexcept {
+  P::scale(e.g_pos_f[b], tables.fused_item.row(ip), r, d_f);
+  P::axpy(e.g_neg_f[b], tables.fused_item.row(in), r, d_f);
+  if (reg != T(0)) P::axpy(reg, tables.fused_user.row(u), r, d_f);
+}
+
+// Prefetches the table rows the gradient rows of example b read: the user rows, and with
+// prefetch_items the item rows too.
+template <class P, class T, class Id>
+inline void prefetch_example_rows(const dot_tables<T>& tables, const batch<Id>& bt, const example_buffers<T, Id>& e,
+                                  const objective_shape& sh, std::size_t b, bool prefetch_items) noexcept {
+  const std::size_t M = sh.M;
+  const std::size_t u = static_cast<std::size_t>(bt.users[b]);
+  const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
+  const std::size_t in = static_cast<std::size_t>(e.neg_id[b]);
+  for (std::size_t m = 0; m < M; ++m) {
+    const std::size_t d = sh.dims[m];
+    P::prefetch_row(tables.user[m].row(u), d);
+    if (prefetch_items) {
+      P::prefetch_row(tables.item[m].row(ip), d);
+      P::prefetch_row(tables.item[m].row(in), d);
+      for (std::size_t c = 0; c < M; ++c)
+        if (c != m) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(e.hard_id[b * M + c])), d);
+    }
+  }
+  P::prefetch_row(tables.fused_user.row(u), sh.d_f);
+  if (prefetch_items) {
+    P::prefetch_row(tables.fused_item.row(ip), sh.d_f);
+    P::prefetch_row(tables.fused_item.row(in), sh.d_f);
+  }
+}
+
+// Every example's gradient rows into the caller's `rows`.
 // prefetch_items: whether item rows are prefetched too (the test of phase 1, selection_hints).
 template <class P, class T, class Id>
 void write_gradient_rows(const dot_tables<T>& tables, const batch<Id>& bt, const example_buffers<T, Id>& e,
                          const objective_shape& sh, const gradient_rows<T>& rows, T reg, [[maybe_unused]] int n_threads,
                          bool prefetch_items) noexcept {
   const std::size_t M = sh.M, B = sh.B, d_f = sh.d_f;
-  const std::size_t* dims = sh.dims.data();
   const Id* const neg_id = e.neg_id;
-  const Id* const hard_id = e.hard_id;
   const T *const g_pos = e.g_pos, *const g_neg = e.g_neg, *const g_cross = e.g_cross;
   const T *const g_pos_f = e.g_pos_f, *const g_neg_f = e.g_neg_f;
   const long long Bl = static_cast<long long>(B);
@@ -58,54 +113,19 @@ void write_gradient_rows(const dot_tables<T>& tables, const batch<Id>& bt, const
 #endif
   for (long long bl = 0; bl < Bl; ++bl) {
     const std::size_t b = static_cast<std::size_t>(bl);
-    if (b + backward_prefetch_ahead < B) {
-      // The rows example b + backward_prefetch_ahead will read (a hint: phase 1 touched them
-      // long ago, and the user tables are out of cache even when the item tables are not).
-      const std::size_t b1 = b + backward_prefetch_ahead;
-      const std::size_t u1 = static_cast<std::size_t>(bt.users[b1]);
-      const std::size_t ip1 = static_cast<std::size_t>(bt.positives[b1]);
-      const std::size_t in1 = static_cast<std::size_t>(neg_id[b1]);
-      for (std::size_t m = 0; m < M; ++m) {
-        P::prefetch_row(tables.user[m].row(u1), dims[m]);
-        if (prefetch_items) {
-          P::prefetch_row(tables.item[m].row(ip1), dims[m]);
-          P::prefetch_row(tables.item[m].row(in1), dims[m]);
-          for (std::size_t c = 0; c < M; ++c)
-            if (c != m) P::prefetch_row(tables.item[m].row(static_cast<std::size_t>(hard_id[b1 * M + c])), dims[m]);
-        }
-      }
-      P::prefetch_row(tables.fused_user.row(u1), d_f);
-      if (prefetch_items) {
-        P::prefetch_row(tables.fused_item.row(ip1), d_f);
-        P::prefetch_row(tables.fused_item.row(in1), d_f);
-      }
-    }
+    // The rows a later example will read (a hint: phase 1 touched them long ago, and the user
+    // tables are out of cache even when the item tables are not).
+    if (b + backward_prefetch_ahead < B) prefetch_example_rows<P>(tables, bt, e, sh, b + backward_prefetch_ahead, prefetch_items);
     const std::size_t u = static_cast<std::size_t>(bt.users[b]);
     const std::size_t ip = static_cast<std::size_t>(bt.positives[b]);
     const std::size_t in = static_cast<std::size_t>(neg_id[b]);
     for (std::size_t m = 0; m < M; ++m) {
       const std::size_t d = sh.dims[m];
       const T* p_u = tables.user[m].row(u);
-      const T* q_p = tables.item[m].row(ip);
-      const T* q_n = tables.item[m].row(in);
       const T gp = g_pos[m * B + b], gn = g_neg[m * B + b];
-      // dL/dp_u = g+·q_{i+} + g-·q_{i-} + Σ_{c≠m} g_{m,c}·q_{j^c} (+ reg·p_u)
-      T* ru = rows.user[m].row(b);
-      P::scale(gp, q_p, ru, d);
-      P::axpy(gn, q_n, ru, d);
-      for (std::size_t c = 0; c < M; ++c)
-        if (c != m) {
-          const std::size_t j = static_cast<std::size_t>(hard_id[b * M + c]);
-          P::axpy(g_cross[(m * M + c) * B + b], tables.item[m].row(j), ru, d);
-        }
-      if (reg != T(0)) P::axpy(reg, p_u, ru, d);
-      // dL/dq_{i+} = g+·p_u (+ reg·q_{i+}),  dL/dq_{i-} = g-·p_u (+ reg·q_{i-})
-      T* rp = rows.positive[m].row(b);
-      P::scale(gp, p_u, rp, d);
-      if (reg != T(0)) P::axpy(reg, q_p, rp, d);
-      T* rn = rows.negative[m].row(b);
-      P::scale(gn, p_u, rn, d);
-      if (reg != T(0)) P::axpy(reg, q_n, rn, d);
+      user_gradient_row<P>(tables, e, sh, b, m, u, ip, in, reg, rows.user[m].row(b));
+      scaled_row<P>(gp, p_u, reg, tables.item[m].row(ip), rows.positive[m].row(b), d);
+      scaled_row<P>(gn, p_u, reg, tables.item[m].row(in), rows.negative[m].row(b), d);
       // dL/dq_{j^c} (modality m's table) = g_{m,c}·p_u; the c == m row is zero.
       for (std::size_t c = 0; c < M; ++c) {
         T* rh = rows.hard[m].row(b * M + c);
@@ -117,18 +137,9 @@ void write_gradient_rows(const dot_tables<T>& tables, const batch<Id>& bt, const
       }
     }
     const T* f_u = tables.fused_user.row(u);
-    const T* f_p = tables.fused_item.row(ip);
-    const T* f_n = tables.fused_item.row(in);
-    T* rfu = rows.fused_user.row(b);
-    P::scale(g_pos_f[b], f_p, rfu, d_f);
-    P::axpy(g_neg_f[b], f_n, rfu, d_f);
-    if (reg != T(0)) P::axpy(reg, f_u, rfu, d_f);
-    T* rfp = rows.fused_positive.row(b);
-    P::scale(g_pos_f[b], f_u, rfp, d_f);
-    if (reg != T(0)) P::axpy(reg, f_p, rfp, d_f);
-    T* rfn = rows.fused_negative.row(b);
-    P::scale(g_neg_f[b], f_u, rfn, d_f);
-    if (reg != T(0)) P::axpy(reg, f_n, rfn, d_f);
+    fused_user_gradient_row<P>(tables, e, b, u, ip, in, d_f, reg, rows.fused_user.row(b));
+    scaled_row<P>(g_pos_f[b], f_u, reg, tables.fused_item.row(ip), rows.fused_positive.row(b), d_f);
+    scaled_row<P>(g_neg_f[b], f_u, reg, tables.fused_item.row(in), rows.fused_negative.row(b), d_f);
   }
 }
 

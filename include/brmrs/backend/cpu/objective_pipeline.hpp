@@ -12,9 +12,9 @@
 //           waits on the exp/log1p chain of the one before it. After the loop the lowest faulty
 //           example throws, so the message does not depend on the thread count.
 // reduce    batch sums in example order, accumulated in double (loss_phase.hpp).
-// scatter   nothing throws from here on: the id and loss outputs and the gradient rows
-//           (gradient_phase.hpp), then the deterministic scatter into the table-shaped buffers
-//           (scatter_phase.hpp).
+// scatter   nothing throws from here on: the id and loss outputs, the caller's per-example
+//           gradient rows (gradient_phase.hpp), and the deterministic owner-computes scatter of
+//           the same rows into the table-shaped buffers (scatter_phase.hpp).
 // Every buffer lives in the calling thread's workspace (detail/objective_workspace.hpp), sized
 // before the parallel region: nothing in a parallel region allocates or throws.
 #pragma once
@@ -76,12 +76,11 @@ objective_result<T> run_objective(const dot_tables<T>& tables, const batch<Id>& 
   // reduce
   const objective_result<T> res = reduce_examples(e, cfg, sh);
 
-  // scatter: the buffers first (the last step that may throw: bad_alloc), then the writes.
-  const gradient_rows<T> rows = gradient_row_buffers(ws, sh, out);
-  table_scatter_plan<T> plan = plan_table_scatter(ws, sh, out);
+  // scatter: the plan first (the last step that may throw: bad_alloc), then the writes.
+  const table_scatter_plan<T> plan = plan_table_scatter<P>(ws, sh, out, n_threads, hints.prefetch_items);
   write_example_outputs(e, cfg, sh, out);
-  if (sh.want_rows || sh.want_tables) write_gradient_rows<P>(tables, bt, e, sh, rows, reg, n_threads, hints.prefetch_items);
-  if (sh.want_tables) scatter_table_gradients(plan, bt, e, sh, rows);
+  if (sh.want_rows) write_gradient_rows<P>(tables, bt, e, sh, out.rows, reg, n_threads, hints.prefetch_items);
+  if (sh.want_tables) accumulate_table_gradients<P>(plan, tables, bt, e, sh, reg);
   return res;
 }
 
