@@ -31,7 +31,7 @@
 //                       user table may get one buffer repeated M times (contributions add up).
 // Cost: O(B·K·Σ_m d_m) multiply-adds for the pool scores (the dominant term, one gather of each
 // candidate row per modality), O(B·(M²·d + d_f)) for the rest, O(B·M²) transcendental calls.
-// Allocates O(B·M²) internal values, plus the gradient rows when only table gradients are wanted.
+// Allocates O(B·M²) internal values, plus one gradient row per thread when table gradients are wanted.
 // Preconditions are all checked; throws brmrs::invalid_argument naming the argument, the position
 // and the value for: fewer than 2 modalities, mismatched table shapes or dimensions, a null or
 // badly strided view, B = 0, K = 0, an id out of range, a negative λ / τ, θ <= 0, an unknown enum,
