@@ -109,3 +109,67 @@ TEST_CASE("the owner-computes scatter equals the hand scatter for 1, 2 and 7 thr
   omp_set_num_threads(saved);
 #endif
 }
+
+// Gradient views with a row stride wider than their columns (columns 0..d of rows of d + pad):
+// the columns get exactly the packed result and the padding is never written, for any thread count.
+TEST_CASE("strided table gradients equal packed ones and leave the padding untouched", "[scatter][stride]") {
+  using T = float;
+  const std::size_t pad = 5;
+  const T sentinel = T(0.25);
+  auto p = random_problem<T, std::int32_t>(77, 3, 7, false, 1500, 5, 40, 90);
+  p.config.lambda_reg = T(0.03);
+  brmrs_test::table_buffers<T> packed(p);
+  brmrs::objective_outputs<T, std::int32_t> out;
+  out.tables = packed.views(p);
+  brmrs::compute_objective(p.tables(), p.make_batch(), p.config, out);
+  // Packed table k (in flat() order: user[m], item[m], fused_user, fused_item) as rows x cols.
+  struct shape {
+    std::size_t rows, cols;
+  };
+  std::vector<shape> shapes;
+  for (std::size_t m = 0; m < p.M; ++m) shapes.push_back({p.n_users, p.dims[m]});
+  for (std::size_t m = 0; m < p.M; ++m) shapes.push_back({p.n_items, p.dims[m]});
+  shapes.push_back({p.n_users, p.d_f});
+  shapes.push_back({p.n_items, p.d_f});
+  const std::vector<T> want = packed.flat();
+#if BRMRS_HAS_OPENMP
+  const int saved = omp_get_max_threads();
+  for (int nt : {1, 2, 7}) {
+    omp_set_num_threads(nt);
+    INFO("threads " << nt);
+#endif
+    std::vector<std::vector<T>> wide;
+    for (const shape& s : shapes) {
+      std::vector<T> w(s.rows * (s.cols + pad), sentinel);
+      for (std::size_t r = 0; r < s.rows; ++r)
+        for (std::size_t c = 0; c < s.cols; ++c) w[r * (s.cols + pad) + c] = T(0);
+      wide.push_back(std::move(w));
+    }
+    auto view = [&](std::size_t k) {
+      return brmrs::matrix_view<T>(wide[k].data(), shapes[k].rows, shapes[k].cols, shapes[k].cols + pad);
+    };
+    brmrs::objective_outputs<T, std::int32_t> o;
+    for (std::size_t m = 0; m < p.M; ++m) o.tables.user.push_back(view(m));
+    for (std::size_t m = 0; m < p.M; ++m) o.tables.item.push_back(view(p.M + m));
+    o.tables.fused_user = view(2 * p.M);
+    o.tables.fused_item = view(2 * p.M + 1);
+    brmrs::compute_objective(p.tables(), p.make_batch(), p.config, o);
+    std::size_t at = 0, wrong = 0, padding_written = 0;
+    for (std::size_t k = 0; k < shapes.size(); ++k)
+      for (std::size_t r = 0; r < shapes[k].rows; ++r)
+        for (std::size_t c = 0; c < shapes[k].cols + pad; ++c) {
+          const T v = wide[k][r * (shapes[k].cols + pad) + c];
+          if (c >= shapes[k].cols) {
+            padding_written += std::memcmp(&v, &sentinel, sizeof(T)) != 0;
+          } else {
+            wrong += std::memcmp(&v, &want[at++], sizeof(T)) != 0;
+          }
+        }
+    CHECK(at == want.size());
+    CHECK(wrong == 0);
+    CHECK(padding_written == 0);
+#if BRMRS_HAS_OPENMP
+  }
+  omp_set_num_threads(saved);
+#endif
+}
