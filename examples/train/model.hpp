@@ -1,5 +1,5 @@
-// examples/train/model.hpp — the small multimodal recommender of the training example, its
-// hand-written backward pass through the item projections, and Adam.
+// examples/train/model.hpp — the small multimodal recommender of the training example and its
+// hand-written backward pass through the item projections (Adam: adam.hpp).
 //
 // Model (M modalities, width d per block):
 //   h_i^m = x_i^m W_m                      modality m's item features x^m (f_m, standardised)
@@ -48,23 +48,18 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <brmrs/objective.hpp>
 
+#include "adam.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace train_example {
-
-template <class T>
-using mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-template <class T>
-struct adam_state {
-  mat<T> m, v;
-};
-
-struct adam_options {
-  double lr = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-};
 
 // How many blocks of `rows` rows cover n rows.
 inline Eigen::Index row_block_count(Eigen::Index n, Eigen::Index rows) { return (n + rows - 1) / rows; }
@@ -79,32 +74,13 @@ void for_row_blocks(Eigen::Index n, Eigen::Index rows, F&& f) {
   for (Eigen::Index b = 0; b < blocks; ++b) f(b, b * rows, std::min(n, (b + 1) * rows));
 }
 
-// Rows per block of the item-side products: two blocks per thread of a 2-core host at TikTok's
-// 6 710 items, and big enough for Eigen's GEMM kernels to run at full speed.
-constexpr Eigen::Index item_block_rows = 1024;
-
-// One Adam step, fused into a single pass over the parameter, its moments and its gradient (three
-// Eigen expressions read and wrote the dense tables three times; the user table is 3.6 M entries
-// at TikTok's size). With clear_grad the gradient is zeroed in the same pass, ready for the next
-// step's scatter.
-template <class T>
-void adam_step(mat<T>& param, mat<T>& grad, adam_state<T>& st, const adam_options& o, long t, bool clear_grad = false) {
-  if (st.m.size() == 0) {
-    st.m = mat<T>::Zero(param.rows(), param.cols());
-    st.v = mat<T>::Zero(param.rows(), param.cols());
-  }
-  const T b1 = T(o.beta1), b2 = T(o.beta2), lr = T(o.lr), eps = T(o.eps);
-  const T c1 = T(1) / (T(1) - T(std::pow(o.beta1, double(t)))), c2 = T(1) / (T(1) - T(std::pow(o.beta2, double(t))));
-  T *p = param.data(), *g = grad.data(), *m = st.m.data(), *v = st.v.data();
-  const Eigen::Index n = param.size();
-#pragma omp parallel for simd schedule(static)
-  for (Eigen::Index i = 0; i < n; ++i) {
-    const T gi = g[i];
-    m[i] = b1 * m[i] + (T(1) - b1) * gi;
-    v[i] = b2 * v[i] + (T(1) - b2) * (gi * gi);
-    p[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
-    if (clear_grad) g[i] = T(0);
-  }
+// Rows per block of the item-side products: blocks of at most 1 024 rows (big enough for Eigen's
+// GEMM kernels to run at full speed), their count a multiple of 8 so that 1, 2, 4 or 8 threads get
+// the same number of rows (7 blocks of 1 024 at TikTok's 6 710 items left one of two threads 4 096
+// rows and the other 2 614). The count depends on n only, so the results do not depend on the threads.
+inline Eigen::Index item_block_rows(Eigen::Index n) {
+  const Eigen::Index blocks = 8 * std::max<Eigen::Index>(1, row_block_count(n, 8 * 1024));
+  return std::max<Eigen::Index>(1, row_block_count(n, blocks));
 }
 
 enum class fusion { sum, separate, linear };
@@ -118,7 +94,7 @@ struct model {
   std::size_t M = 0, d = 0, Du = 0, Di = 0, Df = 0, fuo = 0, fio = 0, n_users = 0, n_items = 0;
   fusion kind = fusion::sum;
   bool item_embedding = true;
-  Eigen::Index block_rows = item_block_rows;  // rows per block of the item-side products
+  Eigen::Index block_rows = 1024;  // rows per block of the item-side products (item_block_rows)
   mat<T> P;               // n_users x Du: user rows
   mat<T> E;               // n_items x d: item embeddings
   std::vector<mat<T>> W;  // f_m x d: projections
@@ -128,7 +104,8 @@ struct model {
   model() = default;
   model(std::size_t n_users_, std::size_t n_items_, const std::vector<mat<T>>& X, std::size_t d_, std::uint64_t seed,
         fusion kind_ = fusion::sum, bool item_embedding_ = true)
-      : M(X.size()), d(d_), n_users(n_users_), n_items(n_items_), kind(kind_), item_embedding(item_embedding_) {
+      : M(X.size()), d(d_), n_users(n_users_), n_items(n_items_), kind(kind_), item_embedding(item_embedding_),
+        block_rows(item_block_rows(Eigen::Index(n_items_))) {
     const std::size_t ie = item_embedding ? 1 : 0;
     if (kind == fusion::linear) {
       Df = (2 + ie) * d, Du = Df, fuo = 0, fio = M * d, Di = M * d + Df;
@@ -196,42 +173,64 @@ struct model {
   // block of item rows yields its share of dW and dC, and the shares are added in block order, so
   // the sums do not depend on the thread count. With clear_dF, dF is zeroed block by block once
   // read (for the next step's scatter).
+  // Linear fusion: dH_a = dH'_a + dQ C_aᵀ (dH'_a: the branch and interaction terms) and H_a =
+  // X_a W_a, so with Y_a = X_aᵀ dQ: dW_a = X_aᵀ dH'_a + Y_a C_aᵀ and dC_a = H_aᵀ dQ = W_aᵀ Y_a.
+  // When f_a < 2 d, one product X_aᵀ [dQ | dH'_a] per block (2 f n d multiply-adds, X_a packed
+  // once) is cheaper than dQ C_aᵀ, H_aᵀ dQ and X_aᵀ dH_a ((f + 2 d) n d); at f_a = d = 128 (TikTok)
+  // it is a third fewer. Wider features take the direct products.
   void backward_items(const std::vector<mat<T>>& X, mat<T>& dF, mat<T>& dE, std::vector<mat<T>>& dW,
                       std::vector<mat<T>>& dC, bool clear_dF = false) const {
-    const Eigen::Index xb = xcol(), ni = Eigen::Index(n_items);
+    const Eigen::Index xb = xcol(), ni = Eigen::Index(n_items), D = dd();
     const Eigen::Index blocks = row_block_count(ni, block_rows);
-    if (item_embedding) dE.resize(ni, dd());
+    if (item_embedding) dE.resize(ni, D);
     const bool linear = kind == fusion::linear;
-    // share[b * M + a]: block b's part of dW_a, then of dC_a.
+    std::vector<bool> via_features(M, false);  // the X_aᵀ [dQ | dH'_a] form, per modality
+    for (std::size_t a = 0; a < M; ++a) via_features[a] = linear && X[a].cols() < 2 * D;
+    // share[b * M + a]: block b's part of dW_a, then of dC_a (or of Y_a under via_features).
     std::vector<mat<T>> wshare(std::size_t(blocks) * M), cshare(linear ? std::size_t(blocks) * M : 0);
     for_row_blocks(ni, block_rows, [&](Eigen::Index bi, Eigen::Index r0, Eigen::Index r1) {
       const Eigen::Index n = r1 - r0;
       const std::size_t b = std::size_t(bi);
       const auto Fb = F.middleRows(r0, n);
       auto dFb = dF.middleRows(r0, n);
-      if (item_embedding) dE.middleRows(r0, n) = dFb.middleCols(xb + dd(), dd());
-      mat<T> hsum = mat<T>::Zero(n, dd());
-      for (std::size_t c = 0; c < M; ++c) hsum += Fb.middleCols(blk(c), dd());
+      if (item_embedding) dE.middleRows(r0, n) = dFb.middleCols(xb + D, D);
+      mat<T> hsum = mat<T>::Zero(n, D);
+      for (std::size_t c = 0; c < M; ++c) hsum += Fb.middleCols(blk(c), D);
+      const auto dQ = dFb.middleCols(Eigen::Index(fio), D);
       for (std::size_t a = 0; a < M; ++a) {
-        mat<T> dH = dFb.middleCols(blk(a), dd());
-        if (kind == fusion::separate) dH += dFb.middleCols(Eigen::Index(fio) + blk(a), dd());
-        if (linear) {
-          dH.noalias() += dFb.middleCols(Eigen::Index(fio), dd()) * C[a].transpose();
-          cshare[b * M + a].noalias() = Fb.middleCols(blk(a), dd()).transpose() * dFb.middleCols(Eigen::Index(fio), dd());
+        const auto Xa = X[a].middleRows(r0, n);
+        mat<T> G(n, via_features[a] ? 2 * D : D);  // [dQ | dH'_a] or dH_a
+        auto dH = G.rightCols(D);
+        dH = dFb.middleCols(blk(a), D);
+        if (kind == fusion::separate) dH += dFb.middleCols(Eigen::Index(fio) + blk(a), D);
+        dH.array() += dFb.middleCols(xb, D).array() * (hsum - Fb.middleCols(blk(a), D)).array();
+        if (via_features[a]) {
+          G.leftCols(D) = dQ;
+          const mat<T> share = Xa.transpose() * G;
+          cshare[b * M + a] = share.leftCols(D);
+          wshare[b * M + a] = share.rightCols(D);
+          continue;
         }
-        dH.array() += dFb.middleCols(xb, dd()).array() * (hsum - Fb.middleCols(blk(a), dd())).array();
-        wshare[b * M + a].noalias() = X[a].middleRows(r0, n).transpose() * dH;
+        if (linear) {
+          dH.noalias() += dQ * C[a].transpose();
+          cshare[b * M + a].noalias() = Fb.middleCols(blk(a), D).transpose() * dQ;
+        }
+        wshare[b * M + a].noalias() = Xa.transpose() * dH;
       }
       if (clear_dF) dFb.setZero();
     });
     dW.resize(M);
     if (linear) dC.resize(M);
     for (std::size_t a = 0; a < M; ++a) {  // zero, then the shares in block order
-      dW[a].setZero(X[a].cols(), dd());
+      dW[a].setZero(X[a].cols(), D);
       for (Eigen::Index b = 0; b < blocks; ++b) dW[a] += wshare[std::size_t(b) * M + a];
       if (!linear) continue;
-      dC[a].setZero(dd(), dd());
+      dC[a].setZero(via_features[a] ? X[a].cols() : D, D);
       for (Eigen::Index b = 0; b < blocks; ++b) dC[a] += cshare[std::size_t(b) * M + a];
+      if (!via_features[a]) continue;
+      const mat<T> Y = dC[a];  // X_aᵀ dQ
+      dW[a].noalias() += Y * C[a].transpose();
+      dC[a].noalias() = W[a].transpose() * Y;
     }
   }
 };
@@ -279,24 +278,40 @@ struct batch_grads {
 
   // dP[u] and dF[i] += the rows of the first b examples (branch m: user columns ucol[m].., item
   // columns m*d..; fused: user columns fuo.., item columns fio..). Shared user blocks add up.
+  // Owner-computes: each thread owns a range of dP's and of dF's rows, walks every example and adds
+  // only to the rows it owns, so each row takes its terms in example order, as a serial loop would
+  // add them, whatever the thread count.
   void scatter(std::size_t b, const std::int32_t* users, const std::int32_t* positives, mat<T>& dP, mat<T>& dF) const {
-    const auto dd = Eigen::Index(d);
-    for (std::size_t e = 0; e < b; ++e) {
-      const auto r = Eigen::Index(e);
-      const auto u = Eigen::Index(users[e]), ip = Eigen::Index(positives[e]), in = Eigen::Index(negatives[e]);
-      const auto fw = Eigen::Index(D);
-      dP.row(u).segment(Eigen::Index(fuo), fw) += fu.row(r);
-      dF.row(ip).segment(Eigen::Index(fio), fw) += fp.row(r);
-      dF.row(in).segment(Eigen::Index(fio), fw) += fn.row(r);
-      for (std::size_t m = 0; m < M; ++m) {
-        const auto c0 = Eigen::Index(m * d);
-        dP.row(u).segment(Eigen::Index(ucol[m]), dd) += user[m].row(r);
-        dF.row(ip).segment(c0, dd) += pos[m].row(r);
-        dF.row(in).segment(c0, dd) += neg[m].row(r);
-        for (std::size_t c = 0; c < M; ++c) {
-          if (c == m) continue;  // modality m's own hard negative gets no CHNS gradient
-          const auto j = Eigen::Index(hard_ids[e * M + c]);
-          dF.row(j).segment(c0, dd) += hard[m].row(Eigen::Index(e * M + c));
+    const auto dd = Eigen::Index(d), fw = Eigen::Index(D);
+#pragma omp parallel
+    {
+#ifdef _OPENMP
+      const auto threads = Eigen::Index(omp_get_num_threads()), id = Eigen::Index(omp_get_thread_num());
+#else
+      const Eigen::Index threads = 1, id = 0;
+#endif
+      const Eigen::Index u0 = dP.rows() * id / threads, u1 = dP.rows() * (id + 1) / threads;
+      const Eigen::Index i0 = dF.rows() * id / threads, i1 = dF.rows() * (id + 1) / threads;
+      auto user_owned = [&](Eigen::Index u) { return u >= u0 && u < u1; };
+      auto item_owned = [&](Eigen::Index i) { return i >= i0 && i < i1; };
+      for (std::size_t e = 0; e < b; ++e) {
+        const auto r = Eigen::Index(e);
+        const auto u = Eigen::Index(users[e]), ip = Eigen::Index(positives[e]), in = Eigen::Index(negatives[e]);
+        if (user_owned(u)) {
+          dP.row(u).segment(Eigen::Index(fuo), fw) += fu.row(r);
+          for (std::size_t m = 0; m < M; ++m) dP.row(u).segment(Eigen::Index(ucol[m]), dd) += user[m].row(r);
+        }
+        if (item_owned(ip)) dF.row(ip).segment(Eigen::Index(fio), fw) += fp.row(r);
+        if (item_owned(in)) dF.row(in).segment(Eigen::Index(fio), fw) += fn.row(r);
+        for (std::size_t m = 0; m < M; ++m) {
+          const auto c0 = Eigen::Index(m * d);
+          if (item_owned(ip)) dF.row(ip).segment(c0, dd) += pos[m].row(r);
+          if (item_owned(in)) dF.row(in).segment(c0, dd) += neg[m].row(r);
+          for (std::size_t c = 0; c < M; ++c) {
+            if (c == m) continue;  // modality m's own hard negative gets no CHNS gradient
+            const auto j = Eigen::Index(hard_ids[e * M + c]);
+            if (item_owned(j)) dF.row(j).segment(c0, dd) += hard[m].row(Eigen::Index(e * M + c));
+          }
         }
       }
     }

@@ -39,6 +39,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iomanip>
@@ -347,17 +348,20 @@ variant_weights weights_of(const std::string& v, const options& o) {
 }
 
 // Full ranking of `held` (excluding the stores in `excluded`) under the M branch scorers and
-// the fused one: brmrs::evaluate_ranking_blocked asks for tiles of users, each filled by one
-// matrix product per scorer (the tile's user rows times the item table), so no n_users x n_items
-// score matrix is ever held and the ranking reads each tile from cache.
+// the fused one (scorers 0..M-1 and M of the report), or with fused_only under the fused one alone
+// (scorer 0): brmrs::evaluate_ranking_blocked asks for tiles of users, each filled by one matrix
+// product per scorer (the tile's user rows times the item table), so no n_users x n_items score
+// matrix is ever held and the ranking reads each tile from cache.
 brmrs::ranking_report evaluate(const te::model<T>& m, const brmrs::interactions<std::int32_t>& held,
-                               const std::vector<const brmrs::interactions<std::int32_t>*>& excluded) {
+                               const std::vector<const brmrs::interactions<std::int32_t>*>& excluded,
+                               bool fused_only = false) {
+  const std::size_t first = fused_only ? m.M : 0;
   auto score = [&](brmrs::vector_view<const std::size_t> users, brmrs::matrix_view<T> tile) {
     const auto n = Eigen::Index(users.size()), ni = Eigen::Index(m.n_items);
     mat Pu(n, Eigen::Index(m.Du));
     for (Eigen::Index r = 0; r < n; ++r) Pu.row(r) = m.P.row(Eigen::Index(users[std::size_t(r)]));
-    for (std::size_t s = 0; s <= m.M; ++s) {
-      Eigen::Map<mat> out(tile.row(s * users.size()), n, ni);
+    for (std::size_t s = first; s <= m.M; ++s) {
+      Eigen::Map<mat> out(tile.row((s - first) * users.size()), n, ni);
       if (s < m.M)
         out.noalias() = Pu.middleCols(m.ucol(s), m.dd()) * m.F.middleCols(m.blk(s), m.dd()).transpose();
       else
@@ -367,7 +371,7 @@ brmrs::ranking_report evaluate(const te::model<T>& m, const brmrs::interactions<
   };
   brmrs::ranking_options ro;
   ro.ks = {10, 20};
-  return brmrs::evaluate_ranking_blocked<T>(m.M + 1, held, excluded, score, ro);
+  return brmrs::evaluate_ranking_blocked<T>(m.M + 1 - first, held, excluded, score, ro);
 }
 
 // Where an epoch's time goes (--profile): wall seconds per phase, summed over a run's epochs.
@@ -443,7 +447,10 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
   mat dP = mat::Zero(Eigen::Index(ds.n_users), Eigen::Index(model.Du));
   mat dF = mat::Zero(Eigen::Index(ds.n_items), Eigen::Index(model.Di)), dE;
   std::vector<mat> dW, dC;
-  te::adam_state<T> aP, aE;
+  te::lazy_row_adam<T> aP;  // a batch's gradient reaches only its users' rows of P
+  te::adam_state<T> aE;
+  std::vector<Eigen::Index> batch_users;  // the distinct users of the batch
+  std::vector<std::uint64_t> seen_at(ds.n_users, 0);
   std::vector<te::adam_state<T>> aW(M), aC(M);
   te::adam_options adam;
   adam.lr = o.lr;
@@ -483,6 +490,14 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
       const brmrs::vector_view<const std::int32_t> uv(users.data(), b), pv(positives.data(), b);
       brmrs::sample_pools(ds.train, uv, seed, step, 0, brmrs::matrix_view<std::int32_t>(pools.data(), b, K));
       mark(phase_times::sampling);
+      batch_users.clear();
+      for (std::size_t e = 0; e < b; ++e)
+        if (seen_at[std::size_t(users[e])] != step + 1) {
+          seen_at[std::size_t(users[e])] = step + 1;
+          batch_users.push_back(users[e]);
+        }
+      aP.catch_up(model.P, batch_users, adam, long(step));  // the rows the objective reads
+      mark(phase_times::optimiser);
       model.forward_items(X);
       mark(phase_times::projection);
       cfg.step = step;
@@ -493,7 +508,7 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
       model.backward_items(X, dF, dE, dW, dC, true);
       mark(phase_times::backward);
       ++step;
-      te::adam_step(model.P, dP, aP, adam, long(step), true);
+      aP.step(model.P, dP, batch_users, adam, long(step));
       if (model.item_embedding) te::adam_step(model.E, dE, aE, adam, long(step));
       for (std::size_t m = 0; m < M; ++m) te::adam_step(model.W[m], dW[m], aW[m], adam, long(step));
       for (std::size_t m = 0; m < model.C.size(); ++m) te::adam_step(model.C[m], dC[m], aC[m], adam, long(step));
@@ -503,13 +518,16 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
       if (s % 4 == 0 || s + 1 == steps) bar.show(tag, epoch, o.epochs, s + 1, steps, sum_loss / double(s + 1));
       lap = clock::now();
     }
+    aP.sync(model.P, adam, long(step));
+    mark(phase_times::optimiser);
     model.forward_items(X);
-    const auto val = evaluate(model, ds.validation, {&ds.train});
+    // Model selection reads the fused scorer only; the best epoch's full report comes at the end.
+    const auto val = evaluate(model, ds.validation, {&ds.train}, true);
     mark(phase_times::evaluation);
     ++bar.done_epochs;
     const double n = double(steps);
     epoch_log log{epoch, sum_loss / n, sum_bpr / n, sum_chns / n, sum_syn / n, sum_fdr / n, sum_agr / n,
-                  val.recall_at(M, 10), val.recall_at(M, 20), val.ndcg_at(M, 10), val.ndcg_at(M, 20),
+                  val.recall_at(0, 10), val.recall_at(0, 20), val.ndcg_at(0, 10), val.ndcg_at(0, 20),
                   std::chrono::duration<double>(clock::now() - t0).count()};
     res.curve.push_back(log);
     if (!o.quiet) {
@@ -521,16 +539,18 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
       best = log.val_recall20;
       best_model = model;
       res.best_epoch = epoch;
-      res.val = val;
       res.fdr = log.fdr;
     }
   }
+  res.val = evaluate(best_model, ds.validation, {&ds.train});
   res.test = evaluate(best_model, ds.test, {&ds.train, &ds.validation});
   return res;
 }
 
 // --- gradient self-check: the model's backward pass against central differences (double) ---
-int self_check_one(te::fusion fusion, bool item_embedding) {
+// d = 4 with 5 features a modality: the linear fusion's backward goes through X_aᵀ [dQ | dH'_a]
+// (f < 2 d, model.hpp); d = 2 takes the direct products.
+int self_check_one(te::fusion fusion, bool item_embedding, std::size_t d = 4) {
   using D = double;
   using dmat = te::mat<D>;
   te::synthetic_options so;
@@ -538,7 +558,7 @@ int self_check_one(te::fusion fusion, bool item_embedding) {
   const te::dataset ds = te::make_synthetic(so);
   std::vector<dmat> X;
   for (const auto& f : ds.features) X.push_back(f.cast<D>());
-  te::model<D> m(ds.n_users, ds.n_items, X, 4, 99, fusion, item_embedding);
+  te::model<D> m(ds.n_users, ds.n_items, X, d, 99, fusion, item_embedding);
   m.block_rows = 16;  // 40 items: blocks of 16, 16 and 8, so the per-block shares are added up
   for (auto& w : m.W) w *= 0.5;
   {
@@ -604,15 +624,55 @@ int self_check_one(te::fusion fusion, bool item_embedding) {
   if (m.item_embedding) check(m.E, dE, "E");
   for (std::size_t a = 0; a < M; ++a) check(m.W[a], dW[a], "W");
   for (std::size_t a = 0; a < m.C.size(); ++a) check(m.C[a], dC[a], "C");
-  std::printf("self-check (fusion %s, item embedding %s): %d parameters, worst relative error %.3g (%s)\n",
-              te::fusion_name(fusion), item_embedding ? "on" : "off", checked, worst, worst < 1e-4 ? "ok" : "FAILED");
+  std::printf("self-check (fusion %s, item embedding %s, d = %zu): %d parameters, worst relative error %.3g (%s)\n",
+              te::fusion_name(fusion), item_embedding ? "on" : "off", d, checked, worst, worst < 1e-4 ? "ok" : "FAILED");
   return worst < 1e-4 ? 0 : 1;
 }
 
+// lazy_row_adam against dense adam_step on random sparse row gradients (float, the trainer's type):
+// every row the lazy table brings up to date before a step, and the whole table, its moments and
+// its cleared gradient after sync, must equal the dense ones bitwise.
+int lazy_adam_check() {
+  using fmat = te::mat<float>;
+  const Eigen::Index rows = 50, cols = 37;
+  const long steps = 30;
+  std::mt19937_64 gen(11);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  fmat lazy_p(rows, cols);
+  for (Eigen::Index k = 0; k < lazy_p.size(); ++k) lazy_p.data()[k] = nd(gen);
+  fmat dense_p = lazy_p, lazy_g = fmat::Zero(rows, cols), dense_g = lazy_g;
+  te::adam_options o;
+  o.lr = 0.01;
+  te::adam_state<float> dense;
+  te::lazy_row_adam<float> lazy;
+  auto same = [](const float* a, const float* b, Eigen::Index n) { return std::memcmp(a, b, sizeof(float) * std::size_t(n)) == 0; };
+  long differing = 0;
+  for (long t = 1; t <= steps; ++t) {
+    std::vector<Eigen::Index> touched;
+    for (Eigen::Index r = 0; r < rows; ++r)
+      if (gen() % 5 == 0) touched.push_back(r);
+    lazy.catch_up(lazy_p, touched, o, t - 1);
+    for (const auto r : touched) {
+      if (!same(lazy_p.row(r).data(), dense_p.row(r).data(), cols)) ++differing;
+      for (Eigen::Index j = 0; j < cols; ++j) lazy_g(r, j) = dense_g(r, j) = nd(gen);
+    }
+    te::adam_step(dense_p, dense_g, dense, o, t, true);
+    lazy.step(lazy_p, lazy_g, touched, o, t);
+  }
+  lazy.sync(lazy_p, o, steps);
+  const bool ok = differing == 0 && same(lazy_p.data(), dense_p.data(), lazy_p.size()) &&
+                  same(lazy.st.m.data(), dense.m.data(), lazy_p.size()) &&
+                  same(lazy.st.v.data(), dense.v.data(), lazy_p.size()) && lazy_g.isZero(0);
+  std::printf("self-check (lazy Adam against dense Adam, %ld steps): %ld rows read out of date, table %s (%s)\n", steps,
+              differing, same(lazy_p.data(), dense_p.data(), lazy_p.size()) ? "equal" : "different", ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}
+
 int self_check() {
-  int rc = 0;
+  int rc = lazy_adam_check();
   for (const auto f : {te::fusion::separate, te::fusion::sum, te::fusion::linear})
     for (const bool e : {true, false}) rc |= self_check_one(f, e);
+  for (const bool e : {true, false}) rc |= self_check_one(te::fusion::linear, e, 2);
   return rc;
 }
 

@@ -50,8 +50,12 @@
 // so score_user must be safe to call concurrently for different users. Per-user results are
 // stored, then summed in user order: the report is bitwise identical for any thread count.
 //
+// One scorer (n_scorers = 1, M = 0) is the fused scorer alone: Recall@K and NDCG@K of a model
+// selection that reads nothing else (brmrs_train's per-epoch validation); its pattern shares are
+// then hit (mask 1) or miss (mask 0).
+//
 // Throws brmrs::invalid_argument (naming the argument, position and value) when: n_scorers is
-// not in [2, 16]; options.ties is not a tie_rule; options.ks is empty or holds a 0; an excluded store's n_users / n_items
+// not in [1, 16]; options.ties is not a tie_rule; options.ks is empty or holds a 0; an excluded store's n_users / n_items
 // differ from held_out's; a held-out pair (u, i) is also in an excluded store (its rank among
 // "items outside the excluded set" would be undefined); a score is not finite (the message
 // names user, scorer, item and value; the first such user in id order is reported). Validation
@@ -197,9 +201,9 @@ namespace detail {
 template <class Id>
 void check_eval_call(const char* fn, std::size_t n_scorers, const interactions<Id>& held_out,
                      const std::vector<const interactions<Id>*>& excluded, const ranking_options& options) {
-  if (n_scorers < 2 || n_scorers > 16)
+  if (n_scorers < 1 || n_scorers > 16)
     throw_invalid_argument(fn, ": n_scorers = ", n_scorers,
-                           " must be in [2, 16] (M >= 1 modalities and the fused scorer last)");
+                           " must be in [1, 16] (M >= 0 modalities and the fused scorer last)");
   if (options.ties != tie_rule::lowest_id_first && options.ties != tie_rule::pessimistic)
     throw_invalid_argument(fn, ": options.ties = ", static_cast<int>(options.ties), " is not a tie_rule");
   if (options.ks.empty()) throw_invalid_argument(fn, ": options.ks is empty");

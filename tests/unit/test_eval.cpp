@@ -196,7 +196,7 @@ TEST_CASE("evaluate_ranking rejects bad input, naming it", "[eval]") {
   using Catch::Matchers::Contains;
   CHECK_THROWS_WITH(brmrs::evaluate_ranking<double>(2, held, {&train}, sc),
                     Contains("user 1, item 2") && Contains("excluded[0]"));
-  CHECK_THROWS_WITH(brmrs::evaluate_ranking<double>(1, held_ok, {&train}, sc), Contains("n_scorers = 1"));
+  CHECK_THROWS_WITH(brmrs::evaluate_ranking<double>(0, held_ok, {&train}, sc), Contains("n_scorers = 0"));
   brmrs::ranking_options bad;
   bad.ks = {10, 0};
   CHECK_THROWS_WITH(brmrs::evaluate_ranking<double>(2, held_ok, {&train}, sc, bad), Contains("ks[1] = 0"));

@@ -1,6 +1,7 @@
 // Tests for brmrs::evaluate_ranking_blocked (brmrs/eval.hpp): the tiled entry point against the
 // per-user evaluate_ranking as a second implementation (bitwise equal reports for every tile size,
-// tie rule and thread setting, on data with frequent ties), against a sort-based top-K list, and
+// tie rule and thread setting, on data with frequent ties), against a sort-based top-K list, with
+// one scorer against the fused scorer of a whole evaluation, and
 // its errors (bad input before any callback; the host's exception and non-finite scores reported
 // for the lowest user, as evaluate_ranking does).
 #include <brmrs/eval.hpp>
@@ -112,6 +113,29 @@ TEST_CASE("evaluate_ranking_blocked equals evaluate_ranking bitwise for every ti
       }
 }
 
+TEST_CASE("one scorer (the fused one alone) gives the fused scorer's figures of the whole evaluation", "[eval]") {
+  const fixture all = make_fixture(5, 41, 60, 3);
+  fixture fused = all;  // the same stores, and scorer 2's scores as the only scorer
+  fused.S = 1;
+  fused.table.assign(all.n_users * all.n_items, 0.0);
+  for (std::size_t u = 0; u < all.n_users; ++u)
+    for (std::size_t j = 0; j < all.n_items; ++j) fused.table[u * all.n_items + j] = all.score(u, 2, j);
+  brmrs::ranking_options opt;
+  opt.ks = {5, 20};
+  const auto whole = brmrs::evaluate_ranking_blocked<double>(3, all.held, {&all.train}, per_tile(all), opt, 8);
+  const auto one = brmrs::evaluate_ranking_blocked<double>(1, fused.held, {&fused.train}, per_tile(fused), opt, 8);
+  check_same(one, brmrs::evaluate_ranking<double>(1, fused.held, {&fused.train}, per_user(fused), opt));
+  REQUIRE(one.n_scorers == 1);
+  for (const std::size_t K : opt.ks) {
+    CHECK(one.recall_at(0, K) == whole.recall_at(2, K));  // bitwise: the same per-user sums
+    CHECK(one.ndcg_at(0, K) == whole.ndcg_at(2, K));
+    double fused_hits = 0;  // pairs whose pattern has the fused bit (4) set
+    for (unsigned mask = 4; mask < 8; ++mask) fused_hits += whole.pattern_share(K, mask);
+    CHECK(one.pattern_share(K, 1) == Approx(fused_hits));
+    CHECK(one.pattern_share(K, 0) == Approx(1.0 - fused_hits));
+  }
+}
+
 TEST_CASE("evaluate_ranking_blocked agrees with a sort-based top-K list", "[eval]") {
   const fixture f = make_fixture(11, 37, 50, 2);
   brmrs::ranking_options opt;
@@ -151,7 +175,8 @@ TEST_CASE("evaluate_ranking_blocked rejects bad input before any callback and re
     ++calls;
   };
   brmrs::ranking_options opt;
-  CHECK_THROWS_AS(brmrs::evaluate_ranking_blocked<double>(1, f.held, {&f.train}, counting, opt), brmrs::invalid_argument);
+  CHECK_THROWS_WITH(brmrs::evaluate_ranking_blocked<double>(0, f.held, {&f.train}, counting, opt),
+                    Catch::Matchers::Contains("n_scorers = 0"));
   CHECK_THROWS_WITH(brmrs::evaluate_ranking_blocked<double>(17, f.held, {&f.train}, counting, opt),
                     Catch::Matchers::Contains("n_scorers = 17"));
   opt.ks = {10, 0};
