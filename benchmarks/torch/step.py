@@ -5,7 +5,9 @@
    (autograd backward) at B = 4096, K = 64, d = 64 (every modality and the fused pair),
    n_users = n_items = 100 000, a shared user table, M = 2 and 3, float32 leaf tables. The two
    are first checked equal at the benchmark size in float64 (hard negatives identical, loss and
-   every gradient to 1e-9 relative), then each is timed.
+   every gradient to 1e-9 relative), then each is timed. Both again with sparse gradients:
+   BRMRSLoss(sparse_grad=True) against the hand loss gathering through F.embedding(sparse=True)
+   (the nn.Embedding(sparse=True) path), checked equal to the dense gradients first.
 2. brmrs.NegativeSampler against a hand PyTorch sampler with positive exclusion (torch.randint,
    membership of user * n_items + item in the sorted observed keys via torch.searchsorted,
    redraw the observed entries until none is left), in pools (rows of K) per second, on random
@@ -31,32 +33,36 @@ import brmrs
 F = torch.nn.functional
 
 
-def hand_loss(U, Q, Pf, Qf, users, pos, pools, neg, lambda_bpr, lambda_h, lambda_s, theta, lambda_reg):
-    """The BR-MRS loss (mean reduction, τ = 0, synergy gradient stopped at the unimodal margins)."""
+def hand_loss(U, Q, Pf, Qf, users, pos, pools, neg, lambda_bpr, lambda_h, lambda_s, theta, lambda_reg, sparse=False):
+    """The BR-MRS loss (mean reduction, τ = 0, synergy gradient stopped at the unimodal margins);
+    sparse: rows gathered by F.embedding(sparse=True), so the tables get sparse gradients."""
+    def rows_of(table, idx):
+        return F.embedding(idx, table, sparse=True) if sparse else table[idx]
+
     M = len(Q)
     rows = {}
     pu = []
     for m in range(M):  # a shared user table is gathered once
         if id(U[m]) not in rows:
-            rows[id(U[m])] = U[m][users]
+            rows[id(U[m])] = rows_of(U[m], users)
         pu.append(rows[id(U[m])])
     hard = []
     with torch.no_grad():
         for m in range(M):
             s = torch.bmm(Q[m][pools], pu[m].unsqueeze(2)).squeeze(2)  # B x K
             hard.append(pools.gather(1, s.argmax(dim=1, keepdim=True)).squeeze(1))
-    qp = [Q[m][pos] for m in range(M)]
-    qn = [Q[m][neg] for m in range(M)]
+    qp = [rows_of(Q[m], pos) for m in range(M)]
+    qn = [rows_of(Q[m], neg) for m in range(M)]
     pos_s = [(pu[m] * qp[m]).sum(-1) for m in range(M)]
     neg_s = [(pu[m] * qn[m]).sum(-1) for m in range(M)]
-    pf, qfp, qfn = Pf[users], Qf[pos], Qf[neg]
+    pf, qfp, qfn = rows_of(Pf, users), rows_of(Qf, pos), rows_of(Qf, neg)
     delta_f = (pf * (qfp - qfn)).sum(-1)
     bpr = F.softplus(-delta_f)
     chns = 0
     for a in range(M):
         for c in range(M):
             if c != a:
-                chns = chns + F.softplus((pu[a] * Q[a][hard[c]]).sum(-1) - pos_s[a]) / (M - 1)
+                chns = chns + F.softplus((pu[a] * rows_of(Q[a], hard[c])).sum(-1) - pos_s[a]) / (M - 1)
     mx = torch.stack([pos_s[m] - neg_s[m] for m in range(M)]).max(dim=0).values.detach()
     syn = F.softplus(-(delta_f - mx - theta))
     l2 = (pf ** 2).sum(-1) + (qfp ** 2).sum(-1) + (qfn ** 2).sum(-1)
@@ -93,9 +99,9 @@ def run_brmrs(loss_fn, leaves, M, batch):
     return out.loss.detach(), out.hard_negatives
 
 
-def run_hand(leaves, M, batch):
+def run_hand(leaves, M, batch, sparse=False):
     U, Q, Pf, Qf = leaves[0], leaves[1:1 + M], leaves[1 + M], leaves[2 + M]
-    loss, hard = hand_loss([U] * M, Q, Pf, Qf, *batch, **CFG)
+    loss, hard = hand_loss([U] * M, Q, Pf, Qf, *batch, **CFG, sparse=sparse)
     loss.backward()
     return loss.detach(), hard
 
@@ -111,26 +117,27 @@ def timed(fn, leaves, repeats, warmup):
     return statistics.median(times[warmup:])
 
 
-def check_equal(M, n_users, n_items, d, batch):
-    loss_fn = brmrs.BRMRSLoss(**CFG)
+def check_equal(M, n_users, n_items, d, batch, sparse):
+    loss_fn = brmrs.BRMRSLoss(**CFG, sparse_grad=sparse)
     a = make_tables(M, n_users, n_items, d, torch.double, 7)
     b = [t.detach().clone().requires_grad_() for t in a]
     la, ha = run_brmrs(loss_fn, a, M, batch)
-    lb, hb = run_hand(b, M, batch)
+    lb, hb = run_hand(b, M, batch, sparse)
     assert torch.equal(ha, hb), "hard negatives differ"
     assert torch.allclose(la, lb, rtol=1e-9, atol=0), (la, lb)
     for k, (x, y) in enumerate(zip(a, b)):
-        scale = y.grad.abs().max()
-        assert (x.grad - y.grad).abs().max() <= 1e-9 * scale, f"gradient {k} differs"
+        assert x.grad.is_sparse == sparse and y.grad.is_sparse == sparse, f"gradient {k}: layout"
+        gx, gy = (x.grad.to_dense(), y.grad.to_dense()) if sparse else (x.grad, y.grad)
+        assert (gx - gy).abs().max() <= 1e-9 * gy.abs().max(), f"gradient {k} differs"
 
 
-def bench_loss(M, args, batch):
+def bench_loss(M, args, batch, sparse=False):
     n = args.n
-    check_equal(M, n, n, args.d, batch)
-    loss_fn = brmrs.BRMRSLoss(**CFG)
+    check_equal(M, n, n, args.d, batch, sparse)
+    loss_fn = brmrs.BRMRSLoss(**CFG, sparse_grad=sparse)
     leaves = make_tables(M, n, n, args.d, torch.float32, 8)
     t_b = timed(lambda: run_brmrs(loss_fn, leaves, M, batch), leaves, args.repeats, args.warmup)
-    t_h = timed(lambda: run_hand(leaves, M, batch), leaves, args.repeats, args.warmup)
+    t_h = timed(lambda: run_hand(leaves, M, batch, sparse), leaves, args.repeats, args.warmup)
     return t_b, t_h
 
 
@@ -205,10 +212,12 @@ def main():
     pools = torch.randint(0, args.n, (args.B, args.K), generator=g)
     neg = brmrs.pool_negatives(pools, 0, 0)
     batch = (users, pos, pools, neg)
-    for M in (2, 3):
-        t_b, t_h = bench_loss(M, args, batch)
-        print(f"loss M = {M}: BRMRSLoss {1e3 * t_b:8.2f} ms   hand PyTorch {1e3 * t_h:8.2f} ms   "
-              f"ratio {t_h / t_b:6.1f}x   (forward + backward, float32, checked equal in float64)")
+    for sparse in (False, True):
+        for M in (2, 3):
+            t_b, t_h = bench_loss(M, args, batch, sparse)
+            print(f"loss M = {M}, {'sparse' if sparse else 'dense '} gradients: BRMRSLoss {1e3 * t_b:8.2f} ms   "
+                  f"hand PyTorch {1e3 * t_h:8.2f} ms   ratio {t_h / t_b:6.1f}x   "
+                  f"(forward + backward, float32, checked equal in float64)")
     t_b, t_h = bench_sampler(args)
     print(f"sampler: NegativeSampler {args.B / t_b:12.0f} pools/s   hand PyTorch {args.B / t_h:12.0f} pools/s   "
           f"ratio {t_h / t_b:6.1f}x   (pools of K = {args.K}, degree 20)")

@@ -28,8 +28,12 @@ class BRMRSLoss(torch.nn.Module):
         case example b uses the pool member drawn from (seed, step, example_offset + b), the one
         NegativeSampler.sample_with_negatives / brmrs.pool_negatives give.
     synergy_grad "stop" (the published method) gives the unimodal margins no synergy gradient;
-    "flow" gives the literal derivative through the max. Bad input raises ValueError naming the
-    argument, the position and the value, before any tensor is written. Scriptable."""
+    "flow" gives the literal derivative through the max. sparse_grad=True gives every table an
+    uncoalesced sparse COO gradient (as nn.Embedding(sparse=True) does: the batch's rows only, no
+    dense n x d table zeroed and written), for leaf tables trained by optimisers that take sparse
+    gradients (torch.optim.SparseAdam, SGD); a host whose tables come out of a forward pass needs
+    the dense default. Bad input raises ValueError naming the argument, the position and the
+    value, before any tensor is written. Scriptable."""
 
     lambda_bpr: float
     lambda_h: float
@@ -40,9 +44,10 @@ class BRMRSLoss(torch.nn.Module):
     reduction: str
     synergy_grad: str
     seed: int
+    sparse_grad: bool
 
     def __init__(self, lambda_bpr=1.0, lambda_h=1.0, lambda_s=1.0, theta=0.1, lambda_reg=0.0, tau=0.0,
-                 reduction="mean", synergy_grad="stop", seed=0):
+                 reduction="mean", synergy_grad="stop", seed=0, sparse_grad=False):
         super().__init__()
         if reduction not in ("mean", "sum"):
             raise ValueError(f'brmrs.BRMRSLoss: reduction = "{reduction}" must be "mean" or "sum"')
@@ -59,6 +64,7 @@ class BRMRSLoss(torch.nn.Module):
         self.reduction = reduction
         self.synergy_grad = synergy_grad
         self.seed = int(seed)
+        self.sparse_grad = bool(sparse_grad)
 
     def forward(self, user_emb: List[torch.Tensor], item_emb: List[torch.Tensor], fused_user: torch.Tensor,
                 fused_item: torch.Tensor, users: torch.Tensor, positives: torch.Tensor, pools: torch.Tensor,
@@ -66,10 +72,10 @@ class BRMRSLoss(torch.nn.Module):
         loss, parts, hard, used = torch.ops.brmrs.loss(
             list(user_emb), list(item_emb), fused_user, fused_item, users, positives, pools, negatives,
             self.lambda_bpr, self.lambda_h, self.lambda_s, self.theta, self.tau, self.lambda_reg,
-            self.reduction, self.synergy_grad, self.seed, step, example_offset)
+            self.reduction, self.synergy_grad, self.seed, step, example_offset, self.sparse_grad)
         return BRMRSOutput(loss, parts[0], parts[1], parts[2], parts[3], parts[4], hard, used)
 
     def extra_repr(self) -> str:
         return (f"lambda_bpr={self.lambda_bpr}, lambda_h={self.lambda_h}, lambda_s={self.lambda_s}, "
                 f"theta={self.theta}, lambda_reg={self.lambda_reg}, tau={self.tau}, reduction={self.reduction!r}, "
-                f"synergy_grad={self.synergy_grad!r}, seed={self.seed}")
+                f"synergy_grad={self.synergy_grad!r}, seed={self.seed}, sparse_grad={self.sparse_grad}")

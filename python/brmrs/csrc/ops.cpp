@@ -3,11 +3,13 @@
 //
 //   brmrs::loss(user[], item[], fused_user, fused_item, users, positives, pools, negatives?,
 //               lambda_bpr, lambda_h, lambda_s, theta, tau, lambda_reg, reduction, synergy_grad,
-//               seed, step, example_offset)
+//               seed, step, example_offset, sparse_grad = False)
 //     -> (loss 0-d, parts [bpr, chns, synergy, l2, fusion_degradation_rate], hard_negatives B x M,
 //         negatives B)
 //     Differentiable in every table (a torch::autograd::Function): brmrs computes the loss and every
-//     table gradient in one forward pass; backward hands them to autograd without a copy.
+//     table gradient in one forward pass; backward hands them to autograd without a copy. With
+//     sparse_grad the gradients are uncoalesced sparse COO tensors (what nn.Embedding(sparse=True)
+//     gives): brmrs's per-example rows as values, the rows' ids as indices, no dense table zeroed.
 //   brmrs::sample_pools(Interactions, users, K, seed, step, example_offset) -> (pools B x K, negatives B)
 //   brmrs::pool_negatives(pools, seed, step, example_offset) -> B ids: the member loss() uses
 //     when negatives is None.
@@ -76,6 +78,7 @@ struct loss_settings {
   double lambda_bpr, lambda_h, lambda_s, theta, tau, lambda_reg;
   std::string reduction, synergy_grad;
   std::int64_t seed, step, example_offset;
+  bool sparse_grad;
 };
 
 template <class T>
@@ -115,10 +118,71 @@ struct forward_result {
 };
 
 template <class T>
+void set_results(forward_result& r, const brmrs::objective_result<T>& res, const torch::TensorOptions& fopt,
+                 c10::ScalarType dtype) {
+  r.loss = torch::full({}, static_cast<double>(res.loss), fopt);
+  r.parts = torch::tensor({double(res.bpr), double(res.chns), double(res.synergy), double(res.l2),
+                           double(res.fusion_degradation_rate)},
+                          torch::TensorOptions().dtype(torch::kDouble))
+                .to(dtype);
+}
+
+// sparse_grad: brmrs writes its per-example gradient rows (objective_outputs::rows) straight into
+// the values of the sparse gradients, one values tensor per table position:
+//   user[m]     B rows              at users
+//   item[m]     2 B + B M rows      at positives, negatives, then hard ids (row b M + c: j^c_b; the
+//                                   rows c = m are zero, kept so the ids need no filtering)
+//   fused_user  B rows at users;    fused_item  2 B rows at positives, negatives.
+// A user table passed at several positions gets one sparse gradient per position (autograd adds them).
+template <class T>
+struct sparse_rows {
+  std::vector<Tensor> values;  // per position, as r.grads
+
+  sparse_rows(at::TensorList user, at::TensorList item, const Tensor& fused_user, const Tensor& fused_item,
+              std::size_t B, const torch::TensorOptions& fopt, brmrs::objective_outputs<T, id_t_>& out) {
+    const std::size_t M = item.size();
+    const auto b = static_cast<std::int64_t>(B), bm = static_cast<std::int64_t>(B * M);
+    for (std::size_t m = 0; m < M; ++m) values.push_back(torch::empty({b, user[m].size(1)}, fopt));
+    for (std::size_t m = 0; m < M; ++m) values.push_back(torch::empty({2 * b + bm, item[m].size(1)}, fopt));
+    values.push_back(torch::empty({b, fused_user.size(1)}, fopt));
+    values.push_back(torch::empty({2 * b, fused_item.size(1)}, fopt));
+    for (std::size_t m = 0; m < M; ++m) {
+      const Tensor& v = values[M + m];
+      out.rows.user.push_back(view2d<T>(values[m], "grad"));
+      out.rows.positive.push_back(view2d<T>(v.narrow(0, 0, b), "grad"));
+      out.rows.negative.push_back(view2d<T>(v.narrow(0, b, b), "grad"));
+      out.rows.hard.push_back(view2d<T>(v.narrow(0, 2 * b, bm), "grad"));
+    }
+    out.rows.fused_user = view2d<T>(values[2 * M], "grad");
+    out.rows.fused_positive = view2d<T>(values[2 * M + 1].narrow(0, 0, b), "grad");
+    out.rows.fused_negative = view2d<T>(values[2 * M + 1].narrow(0, b, b), "grad");
+  }
+
+  // The sparse gradients, once brmrs has written the rows and the negatives and hard ids it used.
+  void finish(const Tensor& users, const Tensor& positives, const Tensor& negatives, const Tensor& hard,
+              at::TensorList user, at::TensorList item, const Tensor& fused_user, const Tensor& fused_item,
+              std::vector<Tensor>& grads) const {
+    const std::size_t M = item.size();
+    const Tensor user_ids = users.reshape({1, -1}), pair_ids = torch::cat({positives, negatives}).reshape({1, -1});
+    const Tensor item_ids = torch::cat({positives, negatives, hard.reshape({-1})}).reshape({1, -1});
+    auto sparse = [](const Tensor& ids, const Tensor& v, const Tensor& table) {
+      // Ids were range-checked by brmrs: the unchecked constructor skips a second pass over them.
+      return at::_sparse_coo_tensor_unsafe(ids, v, {table.size(0), table.size(1)}, v.options().layout(torch::kSparse));
+    };
+    for (std::size_t m = 0; m < M; ++m) {
+      grads[m] = sparse(user_ids, values[m], user[m]);
+      grads[M + m] = sparse(item_ids, values[M + m], item[m]);
+    }
+    grads[2 * M] = sparse(user_ids, values[2 * M], fused_user);
+    grads[2 * M + 1] = sparse(pair_ids, values[2 * M + 1], fused_item);
+  }
+};
+
+template <class T>
 forward_result forward_impl(at::TensorList user, at::TensorList item, const Tensor& fused_user,
                             const Tensor& fused_item, const Tensor& users_in, const Tensor& positives_in,
                             const Tensor& pools_in, const c10::optional<Tensor>& negatives_in,
-                            const brmrs::objective_config<T>& cfg) {
+                            const brmrs::objective_config<T>& cfg, bool sparse_grad) {
   const std::size_t M = item.size();
   TORCH_CHECK_VALUE(user.size() == M, "brmrs: user_emb has ", user.size(), " tensors but item_emb has ", M);
   const Tensor users = ids(users_in, "users"), positives = ids(positives_in, "positives"),
@@ -153,8 +217,15 @@ forward_result forward_impl(at::TensorList user, at::TensorList item, const Tens
   brmrs::objective_outputs<T, id_t_> out;
   out.hard_negatives = brmrs::matrix_view<id_t_>(r.hard.data_ptr<id_t_>(), B, M);
   out.negatives = brmrs::vector_view<id_t_>(r.negatives.data_ptr<id_t_>(), B);
-  auto zeros2 = [&](const Tensor& t) { return torch::zeros({t.size(0), t.size(1)}, fopt); };
   r.grads.resize(2 * M + 2);
+  if (sparse_grad) {
+    sparse_rows<T> sr(user, item, fused_user, fused_item, B, fopt, out);
+    const brmrs::objective_result<T> res = brmrs::compute_objective(tables, bt, cfg, out);
+    sr.finish(users, positives, r.negatives, r.hard, user, item, fused_user, fused_item, r.grads);
+    set_results(r, res, fopt, fused_user.scalar_type());
+    return r;
+  }
+  auto zeros2 = [&](const Tensor& t) { return torch::zeros({t.size(0), t.size(1)}, fopt); };
   std::vector<Tensor> user_buffer(M);
   for (std::size_t m = 0; m < M; ++m) {
     std::size_t first = m;
@@ -178,11 +249,7 @@ forward_result forward_impl(at::TensorList user, at::TensorList item, const Tens
   out.tables.fused_item = view2d<T>(r.grads[2 * M + 1], "grad");
 
   const brmrs::objective_result<T> res = brmrs::compute_objective(tables, bt, cfg, out);
-  r.loss = torch::full({}, static_cast<double>(res.loss), fopt);
-  r.parts = torch::tensor({double(res.bpr), double(res.chns), double(res.synergy), double(res.l2),
-                           double(res.fusion_degradation_rate)},
-                          torch::TensorOptions().dtype(torch::kDouble))
-                .to(fused_user.scalar_type());
+  set_results(r, res, fopt, fused_user.scalar_type());
   return r;
 }
 
@@ -201,10 +268,10 @@ forward_result forward_any(at::TensorList user, at::TensorList item, const Tenso
     same(fused_item, "fused_item");
     if (dt == torch::kFloat)
       return forward_impl<float>(user, item, fused_user, fused_item, users, positives, pools, negatives,
-                                 make_config<float>(s));
+                                 make_config<float>(s), s.sparse_grad);
     TORCH_CHECK_VALUE(dt == torch::kDouble, "brmrs: tables must be float32 or float64, got ", dt);
     return forward_impl<double>(user, item, fused_user, fused_item, users, positives, pools, negatives,
-                                make_config<double>(s));
+                                make_config<double>(s), s.sparse_grad);
   });
 }
 
@@ -253,6 +320,7 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
     ctx->saved_data["reals"] = std::vector<double>{s.lambda_bpr, s.lambda_h, s.lambda_s, s.theta, s.tau, s.lambda_reg};
     ctx->saved_data["modes"] = std::vector<std::string>{s.reduction, s.synergy_grad};
     ctx->saved_data["counters"] = std::vector<std::int64_t>{s.seed, s.step, s.example_offset};
+    ctx->saved_data["sparse_grad"] = s.sparse_grad;
     ctx->mark_non_differentiable({r.parts, r.hard, r.negatives});
     return {r.loss, r.parts, r.hard, r.negatives};
   }
@@ -278,7 +346,7 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
     const auto modes = ctx->saved_data["modes"].to<std::vector<std::string>>();
     const auto counters = ctx->saved_data["counters"].toIntVector();
     const loss_settings s{reals[0], reals[1], reals[2], reals[3], reals[4], reals[5], modes[0], modes[1],
-                          counters[0], counters[1], counters[2]};
+                          counters[0], counters[1], counters[2], ctx->saved_data["sparse_grad"].toBool()};
     const std::vector<Tensor> user(in.begin(), in.begin() + M), item(in.begin() + M, in.begin() + 2 * M);
     const Tensor& negatives = in[2 * M + 5];
     const c10::optional<Tensor> neg = negatives.defined() ? c10::optional<Tensor>(negatives) : c10::nullopt;
@@ -300,6 +368,8 @@ struct brmrs_loss_function : public torch::autograd::Function<brmrs_loss_functio
         result.emplace_back();
       else if (unit)
         result.push_back(std::move(g));
+      else if (g.is_sparse())  // scale the rows; the ids stay
+        result.push_back(go.requires_grad() ? g.mul(go) : (g._values().mul_(go), g));
       else
         result.push_back(g.mul_(go));
     }
@@ -319,9 +389,9 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> loss_op(std::vector<Tensor> user, std
                                                    double lambda_bpr, double lambda_h, double lambda_s, double theta,
                                                    double tau, double lambda_reg, std::string reduction,
                                                    std::string synergy_grad, std::int64_t seed, std::int64_t step,
-                                                   std::int64_t example_offset) {
+                                                   std::int64_t example_offset, bool sparse_grad) {
   loss_settings s{lambda_bpr, lambda_h, lambda_s, theta, tau, lambda_reg, std::move(reduction),
-                  std::move(synergy_grad), seed, step, example_offset};
+                  std::move(synergy_grad), seed, step, example_offset, sparse_grad};
   auto out = brmrs_loss_function::apply(at::TensorList(user), at::TensorList(item), fused_user, fused_item, users,
                                         positives, pools, negatives, s);
   return {out[0], out[1], out[2], out[3]};
@@ -407,7 +477,7 @@ TORCH_LIBRARY(brmrs, m) {
       "loss(Tensor[] user_emb, Tensor[] item_emb, Tensor fused_user, Tensor fused_item, Tensor users, "
       "Tensor positives, Tensor pools, Tensor? negatives, float lambda_bpr, float lambda_h, float lambda_s, "
       "float theta, float tau, float lambda_reg, str reduction, str synergy_grad, int seed, int step, "
-      "int example_offset) -> (Tensor, Tensor, Tensor, Tensor)",
+      "int example_offset, bool sparse_grad=False) -> (Tensor, Tensor, Tensor, Tensor)",
       &loss_op);
   m.def("sample_pools(__torch__.torch.classes.brmrs.Interactions interactions, Tensor users, int K, int seed, "
         "int step, int example_offset) -> (Tensor, Tensor)",
