@@ -4,4 +4,9 @@
 #include "score_pools_impl.hpp"
 
 template void score_pools::operator()<xsimd::fma3<xsimd::avx2>>(xsimd::fma3<xsimd::avx2>, const pool_batch&) const;
+template <>
+void draw_row<xsimd::fma3<xsimd::avx2>>(const pool_draw& p, std::size_t b) {
+  brmrs::detail::avx2::sample_pool_row(p.observed[b], p.degrees[b], p.n_items, p.seed, p.step, p.example_offset + b,
+                                       p.pools + b * p.K, p.K);
+}
 template void draw_pools::operator()<xsimd::fma3<xsimd::avx2>>(xsimd::fma3<xsimd::avx2>, const pool_draw&) const;

@@ -71,6 +71,9 @@ void adam_step(mat<T>& param, mat<T>& grad, adam_state<T>& st, const adam_option
 // 9 308 x 384 table and its moments every step, ~6 GB an epoch). A row's zero-gradient steps are
 // replayed, with adam_update, when the row is next read (catch_up) or at sync, so the parameters
 // equal dense adam_step's bitwise at every read, while a step touches only its rows in memory.
+// (Replayed steps add an exact zero, so any contraction of adam_update into FMAs gives the same
+// bits; rows with a gradient rely on both loops compiling adam_update alike, which
+// `brmrs_train --self-check` verifies in the built binary.)
 template <class T>
 struct lazy_row_adam {
   adam_state<T> st;

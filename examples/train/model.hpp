@@ -74,10 +74,11 @@ void for_row_blocks(Eigen::Index n, Eigen::Index rows, F&& f) {
   for (Eigen::Index b = 0; b < blocks; ++b) f(b, b * rows, std::min(n, (b + 1) * rows));
 }
 
-// Rows per block of the item-side products: blocks of at most 1 024 rows (big enough for Eigen's
-// GEMM kernels to run at full speed), their count a multiple of 8 so that 1, 2, 4 or 8 threads get
-// the same number of rows (7 blocks of 1 024 at TikTok's 6 710 items left one of two threads 4 096
-// rows and the other 2 614). The count depends on n only, so the results do not depend on the threads.
+// Rows per block of the item-side products: ceil(n / b) for b = 8 ceil(n / 8 192) blocks, so
+// blocks of at most 1 024 rows (big enough for Eigen's GEMM kernels to run at full speed) whose
+// count is b, a multiple of 8, for 64 <= n <= 10^6: 1, 2, 4 or 8 threads get the same number of rows (7
+// blocks of 1 024 at TikTok's 6 710 items left one of two threads 4 096 rows and the other 2 614;
+// now 8 of 839). The size depends on n only, so the results do not depend on the threads.
 inline Eigen::Index item_block_rows(Eigen::Index n) {
   const Eigen::Index blocks = 8 * std::max<Eigen::Index>(1, row_block_count(n, 8 * 1024));
   return std::max<Eigen::Index>(1, row_block_count(n, blocks));

@@ -135,6 +135,8 @@ struct ranking_report {
   double synergy_share(std::size_t K) const { return only_share(K, fused()); }
   // U_r: every modality hits, the fused scorer misses.
   double degradation_share(std::size_t K) const {
+    if (n_scorers == 0)  // a default-constructed report: modalities() would wrap
+      detail::throw_invalid_argument("brmrs::ranking_report::degradation_share: the report is empty (n_scorers = 0)");
     return pattern_share(K, (1u << modalities()) - 1u);
   }
 

@@ -120,3 +120,17 @@ def test_bad_input_raises_before_any_write_with_sparse_grad():
         brmrs.BRMRSLoss(sparse_grad=True, **CFG)(leaves[:2], leaves[2:4], leaves[4], leaves[5], users, pos, bad, neg)
     for t, b in zip(leaves, before):
         assert torch.equal(t.detach(), b) and t.grad is None
+
+
+def test_changing_the_id_tensors_after_forward_leaves_the_gradient_rows_in_place():
+    # The sparse gradients hold their own copies of the ids: a host that refills its batch
+    # tensors before backward (a reused buffer) still gets the rows of the batch it scored.
+    U, Q, Pf, Qf, users, pos, pools, neg = make_case(75, n_users=9, n_items=17, B=8)
+    dense, a = _run(False, U, Q, Pf, Qf, users, pos, pools, neg, False)
+    leaves = [t.clone().requires_grad_() for t in U + Q + [Pf, Qf]]
+    u, p, n = users.clone(), pos.clone(), neg.clone()
+    out = brmrs.BRMRSLoss(sparse_grad=True, **CFG)(leaves[:2], leaves[2:4], leaves[4], leaves[5], u, p, pools, n)
+    u.fill_(0), p.fill_(0), n.fill_(0)
+    out.loss.backward()
+    for k, (x, y) in enumerate(zip(a, leaves)):
+        assert torch.allclose(y.grad.to_dense(), x.grad, rtol=1e-12, atol=1e-14), f"input {k}"

@@ -197,6 +197,10 @@ TEST_CASE("evaluate_ranking rejects bad input, naming it", "[eval]") {
   CHECK_THROWS_WITH(brmrs::evaluate_ranking<double>(2, held, {&train}, sc),
                     Contains("user 1, item 2") && Contains("excluded[0]"));
   CHECK_THROWS_WITH(brmrs::evaluate_ranking<double>(0, held_ok, {&train}, sc), Contains("n_scorers = 0"));
+  const brmrs::ranking_report empty;  // default-constructed: every accessor refuses it
+  CHECK_THROWS_WITH(empty.degradation_share(20), Contains("n_scorers = 0"));
+  CHECK_THROWS_AS(empty.synergy_share(20), brmrs::invalid_argument);
+  CHECK_THROWS_AS(empty.recall_at(0, 20), brmrs::invalid_argument);
   brmrs::ranking_options bad;
   bad.ks = {10, 0};
   CHECK_THROWS_WITH(brmrs::evaluate_ranking<double>(2, held_ok, {&train}, sc, bad), Contains("ks[1] = 0"));

@@ -163,18 +163,20 @@ struct sparse_rows {
               at::TensorList user, at::TensorList item, const Tensor& fused_user, const Tensor& fused_item,
               std::vector<Tensor>& grads) const {
     const std::size_t M = item.size();
-    const Tensor user_ids = users.reshape({1, -1}), pair_ids = torch::cat({positives, negatives}).reshape({1, -1});
+    // Every gradient gets index and value tensors of its own: `users` may be the caller's tensor
+    // (changed before backward, it would move the rows), and AccumulateGrad adopts a sparse
+    // gradient without a copy only when nothing else holds its indices or values.
     const Tensor item_ids = torch::cat({positives, negatives, hard.reshape({-1})}).reshape({1, -1});
     auto sparse = [](const Tensor& ids, const Tensor& v, const Tensor& table) {
       // Ids were range-checked by brmrs: the unchecked constructor skips a second pass over them.
       return at::_sparse_coo_tensor_unsafe(ids, v, {table.size(0), table.size(1)}, v.options().layout(torch::kSparse));
     };
     for (std::size_t m = 0; m < M; ++m) {
-      grads[m] = sparse(user_ids, values[m], user[m]);
-      grads[M + m] = sparse(item_ids, values[M + m], item[m]);
+      grads[m] = sparse(users.reshape({1, -1}).clone(), values[m], user[m]);
+      grads[M + m] = sparse(m + 1 < M ? item_ids.clone() : item_ids, values[M + m], item[m]);
     }
-    grads[2 * M] = sparse(user_ids, values[2 * M], fused_user);
-    grads[2 * M + 1] = sparse(pair_ids, values[2 * M + 1], fused_item);
+    grads[2 * M] = sparse(users.reshape({1, -1}).clone(), values[2 * M], fused_user);
+    grads[2 * M + 1] = sparse(torch::cat({positives, negatives}).reshape({1, -1}), values[2 * M + 1], fused_item);
   }
 };
 
