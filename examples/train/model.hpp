@@ -48,7 +48,6 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
-#include <utility>
 #include <vector>
 
 #include <brmrs/objective.hpp>

@@ -21,6 +21,22 @@ using brmrs_test::random_problem;
 
 namespace {
 
+// Runs f at 1, 2 and 7 OpenMP threads (once without OpenMP), then restores the thread count.
+template <class F>
+void at_thread_counts(F&& f) {
+#if BRMRS_HAS_OPENMP
+  const int saved = omp_get_max_threads();
+  for (int nt : {1, 2, 7}) {
+    omp_set_num_threads(nt);
+    INFO("threads " << nt);
+    f();
+  }
+  omp_set_num_threads(saved);
+#else
+  f();
+#endif
+}
+
 template <class T>
 bool bitwise_equal(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
@@ -92,22 +108,14 @@ TEST_CASE("rows scattered by hand equal the table-shaped accumulation exactly", 
 // B·(M + 2)·d far above the parallel threshold, and few rows, so every thread owns rows that many
 // examples add into.
 TEST_CASE("the owner-computes scatter equals the hand scatter for 1, 2 and 7 threads", "[scatter][threads]") {
-#if BRMRS_HAS_OPENMP
-  const int saved = omp_get_max_threads();
-  for (int nt : {1, 2, 7}) {
-    omp_set_num_threads(nt);
-    INFO("threads " << nt);
-#endif
+  at_thread_counts([] {
     std::uint64_t seed = 400;
     for (std::size_t M : {2, 3}) {
       check_hand_scatter<float, std::int32_t>(seed++, M, false, false, 1500, 40, 90);
       check_hand_scatter<double, std::int64_t, brmrs::default_backend>(seed++, M, true, true, 1500, 40, 90);
       check_hand_scatter<float, std::int64_t, brmrs::default_backend>(seed++, M, false, false, 1500, 40, 90);
     }
-#if BRMRS_HAS_OPENMP
-  }
-  omp_set_num_threads(saved);
-#endif
+  });
 }
 
 // Gradient views with a row stride wider than their columns (columns 0..d of rows of d + pad):
@@ -132,12 +140,7 @@ TEST_CASE("strided table gradients equal packed ones and leave the padding untou
   shapes.push_back({p.n_users, p.d_f});
   shapes.push_back({p.n_items, p.d_f});
   const std::vector<T> want = packed.flat();
-#if BRMRS_HAS_OPENMP
-  const int saved = omp_get_max_threads();
-  for (int nt : {1, 2, 7}) {
-    omp_set_num_threads(nt);
-    INFO("threads " << nt);
-#endif
+  at_thread_counts([&] {
     std::vector<std::vector<T>> wide;
     for (const shape& s : shapes) {
       std::vector<T> w(s.rows * (s.cols + pad), sentinel);
@@ -168,8 +171,5 @@ TEST_CASE("strided table gradients equal packed ones and leave the padding untou
     CHECK(at == want.size());
     CHECK(wrong == 0);
     CHECK(padding_written == 0);
-#if BRMRS_HAS_OPENMP
-  }
-  omp_set_num_threads(saved);
-#endif
+  });
 }

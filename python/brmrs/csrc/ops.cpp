@@ -109,22 +109,43 @@ brmrs::objective_config<T> make_config(const loss_settings& s) {
 }
 
 // The forward pass: loss, parts, hard negatives, negatives and one gradient per table position
-// (user[0..M), item[0..M), fused_user, fused_item). A user table passed at several positions (the
-// same tensor: a shared user table) gets ONE buffer, returned at its first position and left
-// undefined (no gradient) at the others: brmrs adds every position's contribution into it.
+// (user[0..M), item[0..M), fused_user, fused_item), dense (dense_gradients) or sparse (sparse_rows).
 struct forward_result {
   Tensor loss, parts, hard, negatives;
   std::vector<Tensor> grads;
 };
 
+// The default: zeroed table-shaped gradient buffers that brmrs adds into (out.tables), one per
+// position in grads. A user table passed at several positions (the same tensor: a shared user
+// table) gets ONE buffer, returned at its first position and left undefined (no gradient) at the
+// others: brmrs adds every position's contribution into it.
 template <class T>
-void set_results(forward_result& r, const brmrs::objective_result<T>& res, const torch::TensorOptions& fopt,
-                 c10::ScalarType dtype) {
-  r.loss = torch::full({}, static_cast<double>(res.loss), fopt);
-  r.parts = torch::tensor({double(res.bpr), double(res.chns), double(res.synergy), double(res.l2),
-                           double(res.fusion_degradation_rate)},
-                          torch::TensorOptions().dtype(torch::kDouble))
-                .to(dtype);
+void dense_gradients(at::TensorList user, at::TensorList item, const Tensor& fused_user, const Tensor& fused_item,
+                     const torch::TensorOptions& fopt, brmrs::objective_outputs<T, id_t_>& out,
+                     std::vector<Tensor>& grads) {
+  const std::size_t M = item.size();
+  auto zeros2 = [&](const Tensor& t) { return torch::zeros({t.size(0), t.size(1)}, fopt); };
+  std::vector<Tensor> user_buffer(M);
+  for (std::size_t m = 0; m < M; ++m) {
+    std::size_t first = m;
+    for (std::size_t p = 0; p < m; ++p)
+      if (user[p].unsafeGetTensorImpl() == user[m].unsafeGetTensorImpl() && user[p].storage_offset() == user[m].storage_offset() &&
+          user[p].strides() == user[m].strides() && user[p].sizes() == user[m].sizes()) {
+        first = p;
+        break;
+      }
+    user_buffer[m] = first == m ? zeros2(user[m]) : user_buffer[first];
+    if (first == m) grads[m] = user_buffer[m];
+    out.tables.user.push_back(view2d<T>(user_buffer[m], "grad"));
+  }
+  for (std::size_t m = 0; m < M; ++m) {
+    grads[M + m] = zeros2(item[m]);
+    out.tables.item.push_back(view2d<T>(grads[M + m], "grad"));
+  }
+  grads[2 * M] = zeros2(fused_user);
+  grads[2 * M + 1] = zeros2(fused_item);
+  out.tables.fused_user = view2d<T>(grads[2 * M], "grad");
+  out.tables.fused_item = view2d<T>(grads[2 * M + 1], "grad");
 }
 
 // sparse_grad: brmrs writes its per-example gradient rows (objective_outputs::rows) straight into
@@ -220,38 +241,19 @@ forward_result forward_impl(at::TensorList user, at::TensorList item, const Tens
   out.hard_negatives = brmrs::matrix_view<id_t_>(r.hard.data_ptr<id_t_>(), B, M);
   out.negatives = brmrs::vector_view<id_t_>(r.negatives.data_ptr<id_t_>(), B);
   r.grads.resize(2 * M + 2);
-  if (sparse_grad) {
-    sparse_rows<T> sr(user, item, fused_user, fused_item, B, fopt, out);
-    const brmrs::objective_result<T> res = brmrs::compute_objective(tables, bt, cfg, out);
-    sr.finish(users, positives, r.negatives, r.hard, user, item, fused_user, fused_item, r.grads);
-    set_results(r, res, fopt, fused_user.scalar_type());
-    return r;
-  }
-  auto zeros2 = [&](const Tensor& t) { return torch::zeros({t.size(0), t.size(1)}, fopt); };
-  std::vector<Tensor> user_buffer(M);
-  for (std::size_t m = 0; m < M; ++m) {
-    std::size_t first = m;
-    for (std::size_t p = 0; p < m; ++p)
-      if (user[p].unsafeGetTensorImpl() == user[m].unsafeGetTensorImpl() && user[p].storage_offset() == user[m].storage_offset() &&
-          user[p].strides() == user[m].strides() && user[p].sizes() == user[m].sizes()) {
-        first = p;
-        break;
-      }
-    user_buffer[m] = first == m ? zeros2(user[m]) : user_buffer[first];
-    if (first == m) r.grads[m] = user_buffer[m];
-    out.tables.user.push_back(view2d<T>(user_buffer[m], "grad"));
-  }
-  for (std::size_t m = 0; m < M; ++m) {
-    r.grads[M + m] = zeros2(item[m]);
-    out.tables.item.push_back(view2d<T>(r.grads[M + m], "grad"));
-  }
-  r.grads[2 * M] = zeros2(fused_user);
-  r.grads[2 * M + 1] = zeros2(fused_item);
-  out.tables.fused_user = view2d<T>(r.grads[2 * M], "grad");
-  out.tables.fused_item = view2d<T>(r.grads[2 * M + 1], "grad");
+  c10::optional<sparse_rows<T>> sparse;
+  if (sparse_grad)
+    sparse.emplace(user, item, fused_user, fused_item, B, fopt, out);
+  else
+    dense_gradients(user, item, fused_user, fused_item, fopt, out, r.grads);
 
   const brmrs::objective_result<T> res = brmrs::compute_objective(tables, bt, cfg, out);
-  set_results(r, res, fopt, fused_user.scalar_type());
+  if (sparse) sparse->finish(users, positives, r.negatives, r.hard, user, item, fused_user, fused_item, r.grads);
+  r.loss = torch::full({}, static_cast<double>(res.loss), fopt);
+  r.parts = torch::tensor({double(res.bpr), double(res.chns), double(res.synergy), double(res.l2),
+                           double(res.fusion_degradation_rate)},
+                          torch::TensorOptions().dtype(torch::kDouble))
+                .to(fused_user.scalar_type());
   return r;
 }
 
