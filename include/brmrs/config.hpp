@@ -8,6 +8,7 @@
 //   BRMRS_HAS_XSIMD     1 when <xsimd/xsimd.hpp> is available and not disabled with
 //                       -DBRMRS_NO_XSIMD (the CMake option BRMRS_WITH_XSIMD=OFF sets it)
 //   BRMRS_CUDA_COMPILER 1 inside nvcc device/host compilation
+//   BRMRS_ALWAYS_INLINE a small hot helper GCC would otherwise call out of line
 //   BRMRS_ASSERT(cond)  debug-only check of internal invariants (never for user input:
 //                       user input gets brmrs::invalid_argument, see error.hpp)
 //   namespace brmrs { inline namespace v0 { ... } } via BRMRS_BEGIN_NAMESPACE, so two
@@ -28,6 +29,12 @@
 #else
 #define BRMRS_CUDA_COMPILER 0
 #define BRMRS_HD
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define BRMRS_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define BRMRS_ALWAYS_INLINE inline
 #endif
 
 #if defined(_OPENMP)

@@ -281,6 +281,16 @@ TEST_CASE("simd select_hard never picks NaN, lets -inf win, and reports K for al
     e.select<simd_k>(s, b);
     CHECK(b[1] == K);
     CHECK(b[0] == 5);
+    // The only non-NaN score is -inf, in the last, partial block of 16: it wins.
+    e.row(1, 18)[0] = -inf;
+    e.select<simd_k>(s, b);
+    CHECK(b[1] == 18);
+    // Every score -inf: the first slot wins, as in the scalar backend.
+    for (std::size_t r = 0; r < K; ++r) e.row(1, r)[0] = -inf;
+    e.select<scalar_k>(s, b_ref);
+    e.select<simd_k>(s, b);
+    CHECK(b[1] == 0);
+    CHECK(b == b_ref);
   }
 }
 

@@ -386,8 +386,9 @@ struct kernels {
           s.store_unaligned(out);
         }
         // Strict > keeps the earlier slot of a lane on ties (a lane sees its slots in increasing
-        // order); the lane-unset test lets -inf win once and keeps NaN (s != s) out.
-        const auto take = (s > best_v[m]) | ((best_i[m] < V(T(0))) & (s == s));
+        // order) and keeps NaN out; -inf never enters a lane (the scan after the loop handles a
+        // pool whose every score is -inf or NaN).
+        const auto take = s > best_v[m];
         best_v[m] = xsimd::select(take, s, best_v[m]);
         best_i[m] = xsimd::select(take, V(static_cast<T>(k0)) + lane, best_i[m]);
       }
@@ -427,6 +428,12 @@ struct kernels {
             bv = sm[k];
             bi = k;
           }
+      }
+      if (bi == K) {
+        // No lane holds a score above -inf: the first -inf slot wins, if any is not NaN.
+        const T* sm = scores + static_cast<std::size_t>(m) * score_stride;
+        for (std::size_t k = 0; k < K && bi == K; ++k)
+          if (sm[k] == sm[k]) bi = k;
       }
       best[m] = bi;
     }
