@@ -446,6 +446,7 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
   // dP and dF start at zero; Adam and backward_items clear them once read, for the next scatter.
   mat dP = mat::Zero(Eigen::Index(ds.n_users), Eigen::Index(model.Du));
   mat dF = mat::Zero(Eigen::Index(ds.n_items), Eigen::Index(model.Di)), dE;
+  std::vector<unsigned char> item_touched(ds.n_items, 0);  // dF's rows the scatter wrote
   std::vector<mat> dW, dC;
   te::lazy_row_adam<T> aP;  // a batch's gradient reaches only its users' rows of P
   te::adam_state<T> aE;
@@ -504,8 +505,8 @@ run_result train_one(const te::dataset& ds, const std::vector<mat>& X, const opt
       const brmrs::batch<std::int32_t> bt{uv, pv, brmrs::matrix_view<const std::int32_t>(pools.data(), b, K), {}};
       const auto r = brmrs::compute_objective(model.tables(), bt, cfg, g.outputs(b));
       mark(phase_times::objective);
-      g.scatter(b, users.data(), positives.data(), dP, dF);
-      model.backward_items(X, dF, dE, dW, dC, true);
+      g.scatter(b, users.data(), positives.data(), dP, dF, &item_touched);
+      model.backward_items(X, dF, dE, dW, dC, true, &item_touched);
       mark(phase_times::backward);
       ++step;
       aP.step(model.P, dP, batch_users, adam, long(step));
@@ -597,10 +598,22 @@ int self_check_one(te::fusion fusion, bool item_embedding, std::size_t d = 4) {
   brmrs::compute_objective(m.tables(), bt, cfg, g.outputs(B));
   dmat dP = dmat::Zero(Eigen::Index(m.n_users), Eigen::Index(m.Du)), dF = dmat::Zero(Eigen::Index(m.n_items), Eigen::Index(m.Di)), dE;
   std::vector<dmat> dW, dC;
-  g.scatter(B, users.data(), positives.data(), dP, dF);
-  m.backward_items(X, dF, dE, dW, dC, true);
-  if (!dF.isZero(0)) {  // cleared for the next step's scatter (the trainer relies on it)
-    std::fprintf(stderr, "self-check: backward_items left %ld entries of dF nonzero\n", long((dF.array() != 0).count()));
+  std::vector<unsigned char> touched(m.n_items, 0);
+  g.scatter(B, users.data(), positives.data(), dP, dF, &touched);
+  const long n_touched = long(std::count(touched.begin(), touched.end(), 1));
+  // Two backward passes: every row (the copy dF_all) and the touched rows only (the trainer's).
+  dmat dF_all = dF, dE_all;
+  std::vector<dmat> dW_all, dC_all;
+  m.backward_items(X, dF_all, dE_all, dW_all, dC_all, true);
+  m.backward_items(X, dF, dE, dW, dC, true, &touched);
+  if (!dF.isZero(0) || !dF_all.isZero(0)) {  // cleared for the next step's scatter (the trainer relies on it)
+    std::fprintf(stderr, "self-check: backward_items left %ld / %ld entries of dF nonzero\n", long((dF.array() != 0).count()),
+                 long((dF_all.array() != 0).count()));
+    return 1;
+  }
+  if (n_touched == 0 || n_touched == long(m.n_items) || std::count(touched.begin(), touched.end(), 0) != long(m.n_items)) {
+    std::fprintf(stderr, "self-check: %ld of %zu item rows touched (want some, not all), flags not reset\n", n_touched,
+                 m.n_items);
     return 1;
   }
   double worst = 0;
@@ -624,8 +637,13 @@ int self_check_one(te::fusion fusion, bool item_embedding, std::size_t d = 4) {
   if (m.item_embedding) check(m.E, dE, "E");
   for (std::size_t a = 0; a < M; ++a) check(m.W[a], dW[a], "W");
   for (std::size_t a = 0; a < m.C.size(); ++a) check(m.C[a], dC[a], "C");
-  std::printf("self-check (fusion %s, item embedding %s, d = %zu): %d parameters, worst relative error %.3g (%s)\n",
-              te::fusion_name(fusion), item_embedding ? "on" : "off", d, checked, worst, worst < 1e-4 ? "ok" : "FAILED");
+  if (m.item_embedding) check(m.E, dE_all, "E (every row)");
+  for (std::size_t a = 0; a < M; ++a) check(m.W[a], dW_all[a], "W (every row)");
+  for (std::size_t a = 0; a < m.C.size(); ++a) check(m.C[a], dC_all[a], "C (every row)");
+  std::printf("self-check (fusion %s, item embedding %s, d = %zu, %ld of %zu item rows touched): %d parameters, worst "
+              "relative error %.3g (%s)\n",
+              te::fusion_name(fusion), item_embedding ? "on" : "off", d, n_touched, m.n_items, checked, worst,
+              worst < 1e-4 ? "ok" : "FAILED");
   return worst < 1e-4 ? 0 : 1;
 }
 
