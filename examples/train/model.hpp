@@ -175,8 +175,10 @@ struct model {
   // next step's scatter).
   // touched (optional): the rows the scatter wrote (batch_grads::scatter); every other row of dF
   // is zero and adds nothing, so only these rows enter the products (a TikTok-sized batch of
-  // 1 024 reaches 41 % of the 6 710 items), are cleared, and have their flag reset. Without it
-  // every row counts.
+  // 1 024 reaches 41 % of the 6 710 items); with clear_dF they are then zeroed and their flags
+  // reset, so the next scatter starts from the same invariant (without clear_dF the rows keep
+  // their values and their flags). Without touched every row counts. With non-finite entries in
+  // F the two differ (an untouched row's 0 * inf is NaN in the every-row products only).
   // Linear fusion: dH_a = dH'_a + dQ C_aᵀ (dH'_a: the branch and interaction terms) and H_a =
   // X_a W_a, so with Y_a = X_aᵀ dQ: dW_a = X_aᵀ dH'_a + Y_a C_aᵀ and dC_a = H_aᵀ dQ = W_aᵀ Y_a.
   // When f_a < 2 d, one product X_aᵀ [dQ | dH'_a] per block (2 f n d multiply-adds, X_a packed
@@ -226,7 +228,7 @@ struct model {
       const std::size_t b = std::size_t(bi);
       auto dFb = dF.middleRows(r0, n);
       if (item_embedding) dE.middleRows(r0, n) = dFb.middleCols(xb + D, D);
-      std::vector<Eigen::Index> rows;  // the block's touched rows, when not all are
+      std::vector<Eigen::Index> rows;  // the block's touched rows (all of them, when every row is)
       if (touched != nullptr)
         for (Eigen::Index r = r0; r < r1; ++r)
           if ((*touched)[std::size_t(r)] != 0) rows.push_back(r);
@@ -247,7 +249,7 @@ struct model {
         }
         shares(b, Fc, dFc, [&](std::size_t a) -> const mat<T>& { return Xc[a]; });
       }
-      if (touched != nullptr)
+      if (touched != nullptr && clear_dF)
         for (const Eigen::Index r : rows) (*touched)[std::size_t(r)] = 0;
     });
     dW.resize(M);

@@ -33,6 +33,8 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define BRMRS_ALWAYS_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define BRMRS_ALWAYS_INLINE __forceinline
 #else
 #define BRMRS_ALWAYS_INLINE inline
 #endif

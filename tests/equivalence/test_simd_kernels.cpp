@@ -251,47 +251,59 @@ TEST_CASE("simd select_hard on near-ties compares the chosen score", "[simd][sel
     }
 }
 
-TEST_CASE("simd select_hard never picks NaN, lets -inf win, and reports K for all-NaN", "[simd][select][nan]") {
+template <class T>
+void check_nan_and_inf_pools() {
   for (std::size_t d : {std::size_t(3), std::size_t(16), std::size_t(33)}) {
     INFO("d " << d);
     const std::size_t K = 20;
-    example<float, std::int32_t> e(2, d, K, K);
+    example<T, std::int32_t> e(2, d, K, K);
     for (std::size_t k = 0; k < K; ++k) e.pool[k] = static_cast<std::int32_t>(k);
-    for (std::size_t i = 0; i < d; ++i) e.user[0][i] = e.user[1][i] = 1.0f;
-    const float nan = std::numeric_limits<float>::quiet_NaN();
-    const float inf = std::numeric_limits<float>::infinity();
+    for (std::size_t i = 0; i < d; ++i) e.user[0][i] = e.user[1][i] = T(1);
+    const T nan = std::numeric_limits<T>::quiet_NaN();
+    const T inf = std::numeric_limits<T>::infinity();
     // Modality 0: row 2 is NaN, rows 5 and 17 have the top finite score 2d (5 must win).
     for (std::size_t r = 0; r < K; ++r)
-      for (std::size_t i = 0; i < d; ++i) e.row(0, r)[i] = 1.0f;
+      for (std::size_t i = 0; i < d; ++i) e.row(0, r)[i] = T(1);
     e.row(0, 2)[0] = nan;
-    for (std::size_t i = 0; i < d; ++i) e.row(0, 5)[i] = e.row(0, 17)[i] = 2.0f;
+    for (std::size_t i = 0; i < d; ++i) e.row(0, 5)[i] = e.row(0, 17)[i] = T(2);
     // Modality 1: every row is NaN except rows 9 and 12, which are -inf: 9 must win.
     for (std::size_t r = 0; r < K; ++r) e.row(1, r)[0] = nan;
     e.row(1, 9)[0] = -inf;
     e.row(1, 12)[0] = -inf;
     e.finish();
-    std::vector<float> s;
+    std::vector<T> s;
     std::vector<std::size_t> b, b_ref;
-    e.select<scalar_k>(s, b_ref);
-    e.select<simd_k>(s, b);
+    e.template select<scalar_k>(s, b_ref);
+    e.template select<simd_k>(s, b);
     CHECK(b[0] == 5);
     CHECK(b[1] == 9);
     CHECK(b == b_ref);
     for (std::size_t r = 0; r < K; ++r) e.row(1, r)[0] = nan;
-    e.select<simd_k>(s, b);
+    e.template select<simd_k>(s, b);
     CHECK(b[1] == K);
     CHECK(b[0] == 5);
-    // The only non-NaN score is -inf, in the last, partial block of 16: it wins.
+    // The only non-NaN score is -inf, in the last block (K = 20 is not a multiple of the lane
+    // count: a partial block for float and double on AVX-512 and AVX2): it wins.
     e.row(1, 18)[0] = -inf;
-    e.select<simd_k>(s, b);
+    e.template select<simd_k>(s, b);
     CHECK(b[1] == 18);
     // Every score -inf: the first slot wins, as in the scalar backend.
     for (std::size_t r = 0; r < K; ++r) e.row(1, r)[0] = -inf;
-    e.select<scalar_k>(s, b_ref);
-    e.select<simd_k>(s, b);
+    e.template select<scalar_k>(s, b_ref);
+    e.template select<simd_k>(s, b);
     CHECK(b[1] == 0);
     CHECK(b == b_ref);
+    // +inf in a later slot than a finite top, -inf everywhere else of the lane: +inf wins.
+    e.row(1, 7)[0] = T(1);
+    e.row(1, 14)[0] = inf;
+    e.template select<simd_k>(s, b);
+    CHECK(b[1] == 14);
   }
+}
+
+TEST_CASE("simd select_hard never picks NaN, lets -inf win, and reports K for all-NaN", "[simd][select][nan]") {
+  SECTION("float") { check_nan_and_inf_pools<float>(); }
+  SECTION("double") { check_nan_and_inf_pools<double>(); }
 }
 
 TEST_CASE("simd dot, axpy and scale agree with scalar", "[simd][blas]") {

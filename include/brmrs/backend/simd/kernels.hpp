@@ -320,7 +320,7 @@ struct kernels {
     V best_v[max_group], best_i[max_group];
     for (int m = 0; m < G; ++m) {
       best_v[m] = V(-std::numeric_limits<T>::infinity());
-      best_i[m] = V(T(-1));  // -1: the lane has no candidate yet (NaN scores leave it so)
+      best_i[m] = V(T(-1));  // -1: the lane has no candidate yet (NaN and -inf scores leave it so)
     }
 
     for (std::size_t k0 = 0; k0 < K; k0 += N) {
@@ -430,7 +430,8 @@ struct kernels {
           }
       }
       if (bi == K) {
-        // No lane holds a score above -inf: the first -inf slot wins, if any is not NaN.
+        // No lane holds a score above -inf: the first -inf slot wins, if any is not NaN. (After
+        // the stored-score scan above, bi == K means every score is NaN and this finds none.)
         const T* sm = scores + static_cast<std::size_t>(m) * score_stride;
         for (std::size_t k = 0; k < K && bi == K; ++k)
           if (sm[k] == sm[k]) bi = k;

@@ -251,8 +251,8 @@ inline __m512d avx512_all_lanes(__m512d v) noexcept {
 // the lanes' order is data-dependent, and a scalar scan of them mispredicts (measured: 5% of the
 // selection at workload W).
 template <class T, class Arch>
-BRMRS_ALWAYS_INLINE std::size_t simd_lane_argmax(const xsimd::batch<T, Arch>& value, const xsimd::batch<T, Arch>& index,
-                                    std::size_t none) noexcept {
+BRMRS_ALWAYS_INLINE std::size_t simd_lane_argmax(const xsimd::batch<T, Arch>& value,
+                                                 const xsimd::batch<T, Arch>& index, std::size_t none) noexcept {
 #if XSIMD_WITH_AVX512F
   if constexpr (std::is_same_v<T, float>) {
     const __m512 v = value, i = index;
