@@ -323,6 +323,9 @@ def make_loss_and_sampler(impl, train_pairs, n_users, n_items, K, seed, brmrs_kw
 
 
 # ------------------------------------------------------------------------------------- training
+PHASES = ("sampling", "forward", "host loss", "brmrs loss", "monitoring", "backward", "optimiser", "evaluation")
+
+
 def train(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -342,42 +345,60 @@ def train(args):
     n = train_pairs.shape[0]
     step, best, best_state, best_epoch, bad = 0, -1.0, None, -1, 0
     curve, train_s = [], []
+    # --profile: wall seconds per phase over every epoch (PyTorch's CPU ops return when done, so
+    # a phase's clock covers its work; the final test evaluation is not counted).
+    phases = dict.fromkeys(PHASES, 0.0)
+    clock = [time.perf_counter()]
+
+    def lap(phase):
+        now = time.perf_counter()
+        phases[phase] += now - clock[0]
+        clock[0] = now
     for epoch in range(args.epochs):
         model.train()
         t0 = time.perf_counter()
         perm = torch.randperm(n, generator=g)
         sums = {"bpr": 0.0, "chns": 0.0, "synergy": 0.0, "fdr": 0.0}
         nb = 0
+        clock[0] = time.perf_counter()
         for s in range(0, n, args.batch):
             idx = perm[s:s + args.batch]
             users, pos = train_pairs[idx, 0].contiguous(), train_pairs[idx, 1].contiguous()
             pools = sampler.sample(users, step)
             col = torch.randint(0, pools.shape[1], (users.numel(), 1), generator=g)
             neg = pools.gather(1, col).squeeze(1).contiguous()
+            lap("sampling")
             P, Q, Pf, Qf = model()
+            lap("forward")
             fu = Pf[users]
             df = (fu * Qf[pos]).sum(-1) - (fu * Qf[neg]).sum(-1)
             bpr = F.softplus(-df).mean()
             reg = (model.E_u[users].pow(2).sum() + model.E_i[pos].pow(2).sum()
                    + model.E_i[neg].pow(2).sum()) / (2 * users.numel())
             loss = bpr + args.wd * reg
+            lap("host loss")
             if args.arm == "brmrs":
                 out = loss_fn(P, Q, Pf, Qf, users, pos, pools, negatives=neg, step=step)
                 loss = loss + out.loss
                 sums["chns"] += float(out.chns)
                 sums["synergy"] += float(out.synergy)
+                lap("brmrs loss")
             with torch.no_grad():
                 dm = torch.stack([(p[users] * q[pos]).sum(-1) - (p[users] * q[neg]).sum(-1) for p, q in zip(P, Q)])
                 sums["fdr"] += float((df < dm.max(0).values).double().mean())
             sums["bpr"] += float(bpr)
+            lap("monitoring")
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            lap("backward")
             opt.step()
+            lap("optimiser")
             step += 1
             nb += 1
         train_s.append(time.perf_counter() - t0)
         model.eval()
         rep = evaluate(score_all(model, fused_only=True), split[1], val_ex, ks=(20,))
+        lap("evaluation")
         val_r = rep["recall"][20][-1]
         row = {"epoch": epoch, "train_s": train_s[-1], "val_recall20": val_r, "val_ndcg20": rep["ndcg"][20][-1]}
         row.update({k: v / nb for k, v in sums.items()})
@@ -396,7 +417,12 @@ def train(args):
     val = evaluate(scores, split[1], val_ex, ks=(10, 20))
     test = evaluate(scores, split[2], test_ex, ks=(10, 20))
     result = {"args": vars(args), "best_epoch": best_epoch, "epochs_run": len(curve),
-              "s_per_epoch": float(np.mean(train_s)), "curve": curve, "val": val, "test": test}
+              "s_per_epoch": float(np.mean(train_s)), "curve": curve, "val": val, "test": test,
+              "profile_s_per_epoch": {k: v / len(curve) for k, v in phases.items()}}
+    if args.profile:
+        print(f"profile [{args.arm} seed {args.seed}], s per epoch: "
+              + " ".join(f"{k} {v / len(curve):.3f}" for k, v in phases.items())
+              + f" | training {float(np.mean(train_s)):.3f}", flush=True)
     return result
 
 
@@ -425,6 +451,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--profile", action="store_true", help="print seconds per epoch by phase at the end")
     p.add_argument("--out", default=None, help="write the result (curve, val, test) as JSON here")
     return p.parse_args(argv)
 
