@@ -328,7 +328,8 @@ struct batch_grads {
       const Eigen::Index u0 = dP.rows() * id / threads, u1 = dP.rows() * (id + 1) / threads;
       const Eigen::Index i0 = dF.rows() * id / threads, i1 = dF.rows() * (id + 1) / threads;
       auto user_owned = [&](Eigen::Index u) { return u >= u0 && u < u1; };
-      auto item_owned = [&](Eigen::Index i) {
+      // Whether this thread adds into dF's row i; if it does, the row is marked touched.
+      auto claim_item = [&](Eigen::Index i) {
         const bool own = i >= i0 && i < i1;
         if (own && touched != nullptr) (*touched)[std::size_t(i)] = 1;
         return own;
@@ -340,16 +341,16 @@ struct batch_grads {
           dP.row(u).segment(Eigen::Index(fuo), fw) += fu.row(r);
           for (std::size_t m = 0; m < M; ++m) dP.row(u).segment(Eigen::Index(ucol[m]), dd) += user[m].row(r);
         }
-        if (item_owned(ip)) dF.row(ip).segment(Eigen::Index(fio), fw) += fp.row(r);
-        if (item_owned(in)) dF.row(in).segment(Eigen::Index(fio), fw) += fn.row(r);
+        if (claim_item(ip)) dF.row(ip).segment(Eigen::Index(fio), fw) += fp.row(r);
+        if (claim_item(in)) dF.row(in).segment(Eigen::Index(fio), fw) += fn.row(r);
         for (std::size_t m = 0; m < M; ++m) {
           const auto c0 = Eigen::Index(m * d);
-          if (item_owned(ip)) dF.row(ip).segment(c0, dd) += pos[m].row(r);
-          if (item_owned(in)) dF.row(in).segment(c0, dd) += neg[m].row(r);
+          if (claim_item(ip)) dF.row(ip).segment(c0, dd) += pos[m].row(r);
+          if (claim_item(in)) dF.row(in).segment(c0, dd) += neg[m].row(r);
           for (std::size_t c = 0; c < M; ++c) {
             if (c == m) continue;  // modality m's own hard negative gets no CHNS gradient
             const auto j = Eigen::Index(hard_ids[e * M + c]);
-            if (item_owned(j)) dF.row(j).segment(c0, dd) += hard[m].row(Eigen::Index(e * M + c));
+            if (claim_item(j)) dF.row(j).segment(c0, dd) += hard[m].row(Eigen::Index(e * M + c));
           }
         }
       }

@@ -429,9 +429,9 @@ struct kernels {
             bi = k;
           }
       }
-      if (bi == K) {
-        // No lane holds a score above -inf: the first -inf slot wins, if any is not NaN. (After
-        // the stored-score scan above, bi == K means every score is NaN and this finds none.)
+      if (bi == K && index_exact) {
+        // No lane holds a score above -inf: the first -inf slot wins, if any is not NaN (the
+        // stored-score scan above already applies that rule itself).
         const T* sm = scores + static_cast<std::size_t>(m) * score_stride;
         for (std::size_t k = 0; k < K && bi == K; ++k)
           if (sm[k] == sm[k]) bi = k;
