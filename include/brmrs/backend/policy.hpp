@@ -89,7 +89,8 @@ template <class Backend>
 struct backend_policy;
 
 // Whether a kernel policy advertises how far ahead it prefetches inside an example
-// (P::prefetch_distance) and above which table footprint prefetching pays (P::prefetch_min_bytes).
+// (P::prefetch_distance) and above which table footprint prefetching pays (P::prefetch_min_bytes,
+// the floor, and P::prefetch_threshold_bytes(), the run-time value).
 template <class P, class = void>
 struct policy_has_prefetch_distance : std::false_type {};
 template <class P>

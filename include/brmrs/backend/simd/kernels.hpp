@@ -28,6 +28,7 @@
 // backend's order, so scores agree with it to rounding (tests/equivalence/).
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -35,6 +36,7 @@
 #include <utility>
 
 #include "../../config.hpp"
+#include "../../detail/cache_size.hpp"
 #include "xsimd_compat.hpp"
 #include "../policy.hpp"
 #include "example_loss_lanes.hpp"
@@ -93,12 +95,23 @@ struct kernels {
   // Prefetching only pays when the rows come from beyond the L2/L3: in cache, the prefetch
   // instructions compete with the row loads for the load ports (measured on Zen 5: -25% in
   // cache, +20% from DRAM). select_hard therefore prefetches only when the item tables the pool
-  // spans, estimated as (largest pool id + 1) x the bytes of all M rows of an item, exceed this
-  // many bytes (BRMRS_SIMD_PREFETCH_MIN_BYTES overrides it). A hint only: results never change.
+  // spans, estimated as (largest pool id + 1) x the bytes of all M rows of an item, exceed
+  // prefetch_threshold_bytes(): a quarter of the last-level cache the OS reports, at least
+  // prefetch_min_bytes. A quarter leaves the L3 room for the user tables and the rest of the
+  // working set; on the 32 MB L3 of Zen 4 and Zen 5 it is the 8 MB those hosts were tuned with.
+  // On the Intel Xeon of the pool (260 MB L3), W's 2 x 25.6 MB item tables stay L3-resident and
+  // prefetching them made the selection 10 % slower (1 thread, 2 285 against 2 066 us; 2 threads,
+  // 1 109 against 1 055 us, 2026-12-08). BRMRS_SIMD_PREFETCH_MIN_BYTES fixes the threshold at
+  // compile time. A hint only: results never change.
 #ifdef BRMRS_SIMD_PREFETCH_MIN_BYTES
   static constexpr std::size_t prefetch_min_bytes = BRMRS_SIMD_PREFETCH_MIN_BYTES;
+  static std::size_t prefetch_threshold_bytes() noexcept { return prefetch_min_bytes; }
 #else
   static constexpr std::size_t prefetch_min_bytes = std::size_t(8) << 20;
+  static std::size_t prefetch_threshold_bytes() noexcept {
+    const std::size_t quarter = brmrs::detail::last_level_cache_bytes() / 4;
+    return quarter > prefetch_min_bytes ? quarter : prefetch_min_bytes;
+  }
 #endif
 
   // Whether rows up to id `max_id` of tables with these strides are worth prefetching.
@@ -106,7 +119,7 @@ struct kernels {
   static bool worth_prefetching(std::size_t max_id, int M, const std::size_t* item_stride) noexcept {
     std::size_t row_bytes = 0;
     for (int m = 0; m < M; ++m) row_bytes += item_stride[m] * sizeof(T);
-    return (max_id + 1) * row_bytes > prefetch_min_bytes;
+    return (max_id + 1) * row_bytes > prefetch_threshold_bytes();
   }
 
   // Prefetches every cache line of one row of d elements (the row need not be line aligned).
@@ -137,9 +150,12 @@ struct kernels {
     }
   }
 
-  // Σ_i a[i]·b[i] over the first `chunks` full batches. The order is fixed by (d, N): two
-  // interleaved multiply-add chains (chunk c % 2) for short rows, four (c % 4) once a row spans
-  // 8 batches or more, so the FMA latency is hidden (two chains: +5% in cache on Zen 5).
+  // Σ_i a[i]·b[i] over the first `chunks` full batches. The order is fixed by (d, N): one
+  // multiply-add chain for rows of fewer than 8 batches, whose latency the N independent
+  // candidates of a block hide; four interleaved chains (c % 4) for longer rows. One chain is 4
+  // multiply-adds a candidate at d = 64 float on AVX-512, where the two chains it replaced took 4
+  // and an addition: in-cache selection 4 % faster on the Xeon (one thread, 598 against 623 us a
+  // batch of W; two chains had measured 5 % faster on Zen 5, 2026-11).
   // ua(c) returns chunk c of a (a load, or a register the caller loaded once).
   template <class T, int C, class UserChunk>
   static xsimd::batch<T, Arch> row_products_with(UserChunk&& ua, const T* b, std::size_t chunks) noexcept {
@@ -147,20 +163,14 @@ struct kernels {
     constexpr std::size_t N = V::size;
     const std::size_t n = C > 0 ? static_cast<std::size_t>(C) : chunks;
     if (n < 8) {
-      // Chains start from fma(a, b, 0), never a plain product: with -ffp-contract=fast (GCC's
-      // default) a product could be fused into whichever addition follows it after inlining,
-      // and dot() would then round differently from select_hard's reduction of the same row.
+      // The chain starts from fma(a, b, 0), never a plain product: with -ffp-contract=fast
+      // (GCC's default) a product may be fused with a later operation after inlining, and dot()
+      // then rounded differently from select_hard (measured: a d = 17 double row at -O2).
       const V zero(T(0));
-      if (n < 2) return n == 1 ? xsimd::fma(ua(0), V::load_unaligned(b), zero) : zero;
-      V acc0 = xsimd::fma(ua(0), V::load_unaligned(b), zero);
-      V acc1 = xsimd::fma(ua(1), V::load_unaligned(b + N), zero);
-      std::size_t c = 2;
-      for (; c + 2 <= n; c += 2) {
-        acc0 = xsimd::fma(ua(c), V::load_unaligned(b + c * N), acc0);
-        acc1 = xsimd::fma(ua(c + 1), V::load_unaligned(b + (c + 1) * N), acc1);
-      }
-      if (c < n) acc0 = xsimd::fma(ua(c), V::load_unaligned(b + c * N), acc0);
-      return acc0 + acc1;
+      if (n == 0) return zero;
+      V acc = xsimd::fma(ua(0), V::load_unaligned(b), zero);
+      for (std::size_t c = 1; c < n; ++c) acc = xsimd::fma(ua(c), V::load_unaligned(b + c * N), acc);
+      return acc;
     }
     V acc0(T(0)), acc1(T(0)), acc2(T(0)), acc3(T(0));
     std::size_t c = 0;
@@ -180,11 +190,17 @@ struct kernels {
     return row_products_with<T, C>([a](std::size_t c) { return V::load_unaligned(a + c * V::size); }, b, chunks);
   }
 
-  // The elements past the last full batch, in index order.
+  // The elements past the last full batch, in index order. Where the target has FMA, every step
+  // is an explicit fused multiply-add, so the tail rounds alike in dot() and select_hard whatever
+  // each is inlined into (a plain t += a·b leaves the fusing to -ffp-contract).
   template <class T>
   static T tail_products(const T* a, const T* b, std::size_t from, std::size_t d) noexcept {
     T t = T(0);
+#if defined(__FMA__)
+    for (std::size_t i = from; i < d; ++i) t = std::fma(a[i], b[i], t);
+#else
     for (std::size_t i = from; i < d; ++i) t += a[i] * b[i];
+#endif
     return t;
   }
 
@@ -282,6 +298,23 @@ struct kernels {
  private:
   static constexpr int max_group = 4;
 
+  // f(m) for m = 0 .. G - 1: unrolled at compile time when the group size GC is fixed, so the
+  // per-modality arrays of select_group_c are indexed by constants and live in registers (with
+  // a loop over m, GCC 12 kept the user rows and running maxima on the stack; the two-modality
+  // kernel is 8 % faster this way: 576 against 624 us a batch of W at 2 000 items, one thread,
+  // on the Xeon); a plain loop otherwise.
+  template <int GC, class F>
+  BRMRS_ALWAYS_INLINE static void for_each_member(int G, F&& f) noexcept {
+    if constexpr (GC > 0)
+      unrolled(f, std::make_integer_sequence<int, GC>{});
+    else
+      for (int m = 0; m < G; ++m) f(m);
+  }
+  template <class F, int... I>
+  BRMRS_ALWAYS_INLINE static void unrolled(F& f, std::integer_sequence<int, I...>) noexcept {
+    (f(I), ...);
+  }
+
   // The rows of candidate `id` in the G tables of a group (C as in prefetch_row_c).
   template <class T, int C, class Id>
   static void prefetch_candidate(int G, const T* const* item_base, const std::size_t* item_stride,
@@ -306,22 +339,26 @@ struct kernels {
     constexpr int UC = C > 0 ? C : 1;
     V user_v[max_group][UC];
     if constexpr (C > 0)
-      for (int m = 0; m < G; ++m)
+      for_each_member<GC>(G, [&](int m) BRMRS_LAMBDA_ALWAYS_INLINE {
         for (int c = 0; c < C; ++c) user_v[m][c] = V::load_unaligned(user_rows[m] + static_cast<std::size_t>(c) * N);
+      });
     // Pool slots are carried as T in the running maxima, so their compare/blend share the
     // scores' mask type; exact while K <= 2^digits (2^24 for float). Larger pools fall back to a
     // scan of the stored scores below.
     const bool index_exact = K <= (std::size_t(1) << std::numeric_limits<T>::digits);
     alignas(Arch::alignment()) T lane_index[N];
     for (std::size_t j = 0; j < N; ++j) lane_index[j] = static_cast<T>(j);
-    const V lane = V::load_aligned(lane_index);
+    // The pool slots of the current block's lanes, advanced by N a block (exact while
+    // index_exact; converting k0 each block cost 3 % of in-cache selection, perf on the Xeon).
+    V lane_slot = V::load_aligned(lane_index);
+    const V block_step(static_cast<T>(N));
     const T nan = std::numeric_limits<T>::quiet_NaN();
 
     V best_v[max_group], best_i[max_group];
-    for (int m = 0; m < G; ++m) {
+    for_each_member<GC>(G, [&](int m) BRMRS_LAMBDA_ALWAYS_INLINE {
       best_v[m] = V(-std::numeric_limits<T>::infinity());
       best_i[m] = V(T(-1));  // -1: the lane has no candidate yet (NaN and -inf scores leave it so)
-    }
+    });
 
     for (std::size_t k0 = 0; k0 < K; k0 += N) {
       const std::size_t n = K - k0 < N ? K - k0 : N;
@@ -342,7 +379,7 @@ struct kernels {
           if (id == nullptr) break;
           ahead[n_ahead] = id;
         }
-      for (int m = 0; m < G; ++m) {
+      for_each_member<GC>(G, [&](int m) BRMRS_LAMBDA_ALWAYS_INLINE {
         const T* u = user_rows[m];
         const T* base = item_base[m];
         const std::size_t stride = item_stride[m];
@@ -352,7 +389,7 @@ struct kernels {
         if (n == N) {
           // A full block: the rows are reduced as they are produced (no accumulator array).
           const Id* pk = pool + k0;
-          s = brmrs::detail::simd_haddp_generate<T, Arch>([&](auto J) {
+          s = brmrs::detail::simd_haddp_generate<T, Arch>([&](auto J) BRMRS_LAMBDA_ALWAYS_INLINE {
             constexpr std::size_t j = decltype(J)::value;
             if constexpr (Prefetch)
               if (m == 0 && j < n_ahead) prefetch_candidate<T, C>(G, item_base, item_stride, dims, *ahead[j]);
@@ -390,11 +427,12 @@ struct kernels {
         // pool whose every score is -inf or NaN).
         const auto take = s > best_v[m];
         best_v[m] = xsimd::select(take, s, best_v[m]);
-        best_i[m] = xsimd::select(take, V(static_cast<T>(k0)) + lane, best_i[m]);
-      }
+        best_i[m] = xsimd::select(take, lane_slot, best_i[m]);
+      });
+      lane_slot = lane_slot + block_step;
     }
 
-    for (int m = 0; m < G; ++m) {
+    for_each_member<GC>(G, [&](int m) BRMRS_LAMBDA_ALWAYS_INLINE {
       std::size_t bi = K;
       if (index_exact && brmrs::detail::simd_has_lane_argmax<T, Arch>) {
         bi = brmrs::detail::simd_lane_argmax(best_v[m], best_i[m], K);
@@ -437,7 +475,7 @@ struct kernels {
           if (sm[k] == sm[k]) bi = k;
       }
       best[m] = bi;
-    }
+    });
   }
 
   template <class T, class Id, int C>

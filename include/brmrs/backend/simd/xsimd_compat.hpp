@@ -125,7 +125,7 @@ inline Batch avx512_haddp_fold(const Batch* rows) noexcept {
 // batches are live and nothing goes through memory (an array of L accumulators ends up on the
 // stack: 2 extra memory operations per row, measured).
 template <class Batch, int L, int Level, int I, class Leaf>
-inline Batch avx512_tree(Leaf& leaf) noexcept {
+BRMRS_ALWAYS_INLINE Batch avx512_tree(Leaf& leaf) noexcept {
   if constexpr (Level == 0) {
     return leaf(std::integral_constant<int, leaf_lane(I, L)>{});
   } else {
@@ -167,7 +167,7 @@ inline xsimd::batch<T, Arch> simd_haddp(const xsimd::batch<T, Arch>* rows) noexc
 // simd_haddp over rows computed on demand: lane j = the lane sum of leaf(integral_constant<j>).
 // Same sums, same order as simd_haddp of the same rows; leaves may be evaluated in any order.
 template <class T, class Arch, class Leaf>
-inline xsimd::batch<T, Arch> simd_haddp_generate(Leaf&& leaf) noexcept {
+BRMRS_ALWAYS_INLINE xsimd::batch<T, Arch> simd_haddp_generate(Leaf&& leaf) noexcept {
   using batch_type = xsimd::batch<T, Arch>;
   constexpr int n = static_cast<int>(batch_type::size);
 #if XSIMD_WITH_AVX512F
