@@ -9,6 +9,7 @@
 //                       -DBRMRS_NO_XSIMD (the CMake option BRMRS_WITH_XSIMD=OFF sets it)
 //   BRMRS_CUDA_COMPILER 1 inside nvcc device/host compilation
 //   BRMRS_ALWAYS_INLINE a small hot helper GCC would otherwise call out of line
+//   BRMRS_LAMBDA_ALWAYS_INLINE  the same for a lambda, after its parameter list (GCC, Clang)
 //   BRMRS_ASSERT(cond)  debug-only check of internal invariants (never for user input:
 //                       user input gets brmrs::invalid_argument, see error.hpp)
 //   namespace brmrs { inline namespace v0 { ... } } via BRMRS_BEGIN_NAMESPACE, so two

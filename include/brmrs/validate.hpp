@@ -52,8 +52,10 @@ bool ids_in_range(const Id* p, std::size_t count, std::size_t n) {
   using U = std::make_unsigned_t<Id>;
   constexpr std::size_t id_max = static_cast<std::size_t>(std::numeric_limits<Id>::max());
   if (n > id_max) {
-    if constexpr (std::is_unsigned_v<Id>) return true;  // every id is below n
-    n = id_max + 1;  // every non-negative id is below n
+    if constexpr (std::is_unsigned_v<Id>)
+      return true;  // every id is below n
+    else
+      n = id_max + 1;  // every non-negative id is below n
   }
   const U limit = static_cast<U>(n);
   unsigned bad = 0;

@@ -99,6 +99,10 @@ template <class P, class = void>
 struct policy_has_prefetch_min_bytes : std::false_type {};
 template <class P>
 struct policy_has_prefetch_min_bytes<P, std::void_t<decltype(P::prefetch_min_bytes)>> : std::true_type {};
+template <class P, class = void>
+struct policy_has_prefetch_threshold : std::false_type {};
+template <class P>
+struct policy_has_prefetch_threshold<P, std::void_t<decltype(P::prefetch_threshold_bytes())>> : std::true_type {};
 // Whether a kernel policy evaluates the per-example losses itself, a block of examples at a time
 // (P::example_losses, same arguments as detail::example_losses; the optional member of the
 // contract): the SIMD policy does, one example per lane.

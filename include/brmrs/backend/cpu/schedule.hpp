@@ -59,13 +59,18 @@ struct item_tables {
 };
 
 // Whether n_items rows of row_bytes bytes exceed policy P's "in cache" size
-// (P::prefetch_threshold_bytes(), chosen at run time from the CPU's cache), beyond which
-// prefetching their rows pays; always true for a policy that names no such size. The one test behind every prefetch decision of the drivers (the SIMD
+// (P::prefetch_threshold_bytes(), chosen at run time from the CPU's cache, or else the fixed
+// P::prefetch_min_bytes), beyond which prefetching their rows pays; always true for a policy
+// that names no such size. The one test behind every prefetch decision of the drivers (the SIMD
 // policy applies the same one to pool rows inside select_hard).
 template <class P>
 bool beyond_policy_cache(std::size_t n_items, std::size_t row_bytes) {
-  if constexpr (policy_has_prefetch_min_bytes<P>::value) return n_items * row_bytes > P::prefetch_threshold_bytes();
-  return true;
+  if constexpr (policy_has_prefetch_threshold<P>::value)
+    return n_items * row_bytes > P::prefetch_threshold_bytes();
+  else if constexpr (policy_has_prefetch_min_bytes<P>::value)
+    return n_items * row_bytes > P::prefetch_min_bytes;
+  else
+    return true;
 }
 
 // The drivers' per-batch prefetch hint for select_hard's pool rows: the same test as every other

@@ -19,8 +19,8 @@
 // horizontal transpose-reduction (detail::simd_haddp) per N = batch<T, Arch>::size candidates
 // and modality, and one compare/two blends per N candidates for the running maxima. Rows
 // prefetch_distance slots ahead (running on into the next example's pool when the caller
-// passes it) are prefetched only when the pool spans more than prefetch_min_bytes of item rows
-// (in cache, prefetching only costs).
+// passes it) are prefetched only when the pool spans more than prefetch_threshold_bytes() of
+// item rows (in cache, prefetching only costs).
 // Preconditions (validated by the public entry point, only asserted here): 1 <= M, K >= 1,
 // every pool id is a valid row of every item table, rows hold dims[m] readable elements.
 // Never throws, never allocates. Results are deterministic and do not depend on threads: the
@@ -36,13 +36,13 @@
 #include <utility>
 
 #include "../../config.hpp"
-#include "../../detail/cache_size.hpp"
 #include "xsimd_compat.hpp"
 #include "../policy.hpp"
 #include "example_loss_lanes.hpp"
 
 // Without xsimd (BRMRS_HAS_XSIMD == 0) this header declares nothing.
 #if BRMRS_HAS_XSIMD
+#include "../../detail/cache_size.hpp"
 
 BRMRS_BEGIN_NAMESPACE
 namespace backend {
@@ -99,10 +99,12 @@ struct kernels {
   // prefetch_threshold_bytes(): a quarter of the last-level cache the OS reports, at least
   // prefetch_min_bytes. A quarter leaves the L3 room for the user tables and the rest of the
   // working set; on the 32 MB L3 of Zen 4 and Zen 5 it is the 8 MB those hosts were tuned with.
-  // On the Intel Xeon of the pool (260 MB L3), W's 2 x 25.6 MB item tables stay L3-resident and
-  // prefetching them made the selection 10 % slower (1 thread, 2 285 against 2 066 us; 2 threads,
-  // 1 109 against 1 055 us, 2026-12-08). BRMRS_SIMD_PREFETCH_MIN_BYTES fixes the threshold at
-  // compile time. A hint only: results never change.
+  // The CPU drivers take their "in cache" decisions from the same figure (one modality per pass,
+  // no look-ahead; backend/cpu/schedule.hpp). On the Intel Xeon of the pool (260 MB L3), W's
+  // 2 x 25.6 MB item tables stay L3-resident, and with them below the threshold the selection
+  // is 10 % / 5 % faster (1 / 2 threads: 2 066 against 2 285 us, 1 055 against 1 109 us,
+  // 2026-12-08). BRMRS_SIMD_PREFETCH_MIN_BYTES fixes the threshold at compile time. A hint
+  // only: results never change.
 #ifdef BRMRS_SIMD_PREFETCH_MIN_BYTES
   static constexpr std::size_t prefetch_min_bytes = BRMRS_SIMD_PREFETCH_MIN_BYTES;
   static std::size_t prefetch_threshold_bytes() noexcept { return prefetch_min_bytes; }
@@ -154,8 +156,9 @@ struct kernels {
   // multiply-add chain for rows of fewer than 8 batches, whose latency the N independent
   // candidates of a block hide; four interleaved chains (c % 4) for longer rows. One chain is 4
   // multiply-adds a candidate at d = 64 float on AVX-512, where the two chains it replaced took 4
-  // and an addition: in-cache selection 4 % faster on the Xeon (one thread, 598 against 623 us a
-  // batch of W; two chains had measured 5 % faster on Zen 5, 2026-11).
+  // and an addition: in-cache selection 3 % faster on the Xeon (one thread, 598-603 against
+  // 618-620 us a batch of W, docs/performance.md; two chains had measured 5 % faster on Zen 5,
+  // 2026-11).
   // ua(c) returns chunk c of a (a load, or a register the caller loaded once).
   template <class T, int C, class UserChunk>
   static xsimd::batch<T, Arch> row_products_with(UserChunk&& ua, const T* b, std::size_t chunks) noexcept {
@@ -190,17 +193,23 @@ struct kernels {
     return row_products_with<T, C>([a](std::size_t c) { return V::load_unaligned(a + c * V::size); }, b, chunks);
   }
 
-  // The elements past the last full batch, in index order. Where the target has FMA, every step
-  // is an explicit fused multiply-add, so the tail rounds alike in dot() and select_hard whatever
-  // each is inlined into (a plain t += a·b leaves the fusing to -ffp-contract).
+  // Whether Arch has fused multiply-add instructions (a property of the instruction set, not of
+  // the translation unit's flags, so kernels<Arch> has one definition everywhere).
+  static constexpr bool has_fma = std::is_base_of_v<xsimd::fma3<xsimd::sse4_2>, Arch> ||
+                                  std::is_base_of_v<xsimd::fma3<xsimd::avx>, Arch> ||
+                                  std::is_base_of_v<xsimd::fma3<xsimd::avx2>, Arch> ||
+                                  std::is_base_of_v<xsimd::avx512f, Arch> || std::is_base_of_v<xsimd::neon64, Arch>;
+
+  // The elements past the last full batch, in index order. Where Arch has FMA, every step is an
+  // explicit fused multiply-add, so the tail rounds alike in dot() and select_hard whatever each
+  // is inlined into (a plain t += a·b leaves the fusing to -ffp-contract).
   template <class T>
   static T tail_products(const T* a, const T* b, std::size_t from, std::size_t d) noexcept {
     T t = T(0);
-#if defined(__FMA__)
-    for (std::size_t i = from; i < d; ++i) t = std::fma(a[i], b[i], t);
-#else
-    for (std::size_t i = from; i < d; ++i) t += a[i] * b[i];
-#endif
+    if constexpr (has_fma)
+      for (std::size_t i = from; i < d; ++i) t = std::fma(a[i], b[i], t);
+    else
+      for (std::size_t i = from; i < d; ++i) t += a[i] * b[i];
     return t;
   }
 
@@ -301,8 +310,8 @@ struct kernels {
   // f(m) for m = 0 .. G - 1: unrolled at compile time when the group size GC is fixed, so the
   // per-modality arrays of select_group_c are indexed by constants and live in registers (with
   // a loop over m, GCC 12 kept the user rows and running maxima on the stack; the two-modality
-  // kernel is 8 % faster this way: 576 against 624 us a batch of W at 2 000 items, one thread,
-  // on the Xeon); a plain loop otherwise.
+  // kernel, with the slot vector of select_group_c too, 567-583 against 605-624 us a batch of W
+  // at 2 000 items, one thread, on the Xeon); a plain loop otherwise.
   template <int GC, class F>
   BRMRS_ALWAYS_INLINE static void for_each_member(int G, F&& f) noexcept {
     if constexpr (GC > 0)
@@ -349,7 +358,8 @@ struct kernels {
     alignas(Arch::alignment()) T lane_index[N];
     for (std::size_t j = 0; j < N; ++j) lane_index[j] = static_cast<T>(j);
     // The pool slots of the current block's lanes, advanced by N a block (exact while
-    // index_exact; converting k0 each block cost 3 % of in-cache selection, perf on the Xeon).
+    // index_exact; converting k0 each block took 3 % of the in-cache selection's perf samples
+    // on the Xeon).
     V lane_slot = V::load_aligned(lane_index);
     const V block_step(static_cast<T>(N));
     const T nan = std::numeric_limits<T>::quiet_NaN();

@@ -105,8 +105,8 @@ select_shape validate_selection(const char* fn, const dot_tables<T>& tables, con
   return s;
 }
 
-// Every user and pool id in range; throws naming the first bad one. One branch-free min/max pass
-// each; the position-by-position scan only to name a bad id.
+// Every user and pool id in range; throws naming the first bad one. One branch-free pass each
+// (detail::ids_in_range); the position-by-position scan only to name a bad id.
 template <class Id>
 void check_selection_ids(const char* fn, const batch<Id>& b, const select_shape& s) {
   detail::check_ids_in_range(fn, "batch.users", b.users, s.n_users);
